@@ -1,0 +1,1 @@
+"""SciPerf reference implementations: one folder per benchmark, the shared harness in common/."""

@@ -1,0 +1,330 @@
+"""The train/eval loop every benchmark shares: MLLOG records of the log contract, Horovod data
+parallelism, evaluation every epoch, stop as soon as the quality target is reached.
+
+A benchmark supplies `data` and `model` modules (see README, "Adding a benchmark"); this file
+owns everything else, so all benchmarks log, time and stop the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sciperf import vocab as K
+
+from .config import Config, ConfigError, load_config
+from .data import DataError, shard_files
+from .manifest import verify_manifest
+from .mllogger import RankLogger
+
+
+class RunAborted(Exception):
+    """The run cannot go on (a signal, another rank's failure); the message says why."""
+
+
+# -- the loop ---------------------------------------------------------------------------------
+
+def train(cfg: Config, log: RankLogger, world, data, model_lib):
+    """Run one benchmark run; return (status, reason, model). Every MLLOG record comes from
+    here."""
+    import horovod.tensorflow.keras as hvd
+    import tensorflow as tf
+
+    bench = K.BENCHMARKS[cfg.benchmark]
+    t, run = cfg.train, cfg.run
+    log.event(K.CACHE_CLEAR, True)
+    log.start(K.INIT_START)
+    for key, value in ((K.SUBMISSION_BENCHMARK, cfg.benchmark), (K.SUBMISSION_ORG, run["org"]),
+                       (K.SUBMISSION_PLATFORM, run["platform"]),
+                       (K.SUBMISSION_DIVISION, run["division"]),
+                       (K.SUBMISSION_STATUS, run["status"]), (K.SCIPERF_RULESET, K.RULESET),
+                       (K.DATA_SCALE, cfg.scale)):
+        log.event(key, value)
+    seed = int(run["seed"])
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+    # Everything about the data is checked before the clock starts, and on every rank; a
+    # failure on any rank stops all of them with the same reason (so rank 0's log carries it).
+    checked, checksum = collective(lambda: check_local_data(cfg, data, world), "check_data")
+    shards = make_shards(checked)
+    n_train, n_eval = shards["train"].samples, shards["validation"].samples
+    global_batch = t["batch_size"] * world.size
+    steps = min(hvd.allgather_object(shards["train"].local_samples // t["batch_size"]))
+    if steps < 1:
+        raise DataError(cfg.data_dir, f"{n_train} training samples cannot fill one global batch "
+                                      f"of {global_batch}; lower train.batch_size")
+    warmup_factor = world.size if t["lr_warmup_factor"] == "ranks" else t["lr_warmup_factor"]
+    for key, value in ((K.DATASET_CHECKSUM, checksum), (K.SEED, seed),
+                       (K.GLOBAL_BATCH_SIZE, global_batch), (K.TRAIN_SAMPLES, n_train),
+                       (K.EVAL_SAMPLES, n_eval), (K.NUMBER_OF_NODES, run["nodes"] or world.nodes),
+                       (K.ACCELERATORS_PER_NODE, run["accelerators_per_node"]),
+                       (K.OPT_NAME, t["optimizer"]), (K.OPT_BASE_LR, t["base_lr"]),
+                       (K.OPT_LR_WARMUP_EPOCHS, t["warmup_epochs"]),
+                       (K.OPT_LR_WARMUP_FACTOR, warmup_factor),
+                       (K.OPT_LR_DECAY_BOUNDARY_EPOCHS, t["decay_boundary_epochs"]),
+                       (K.OPT_LR_DECAY_FACTOR, t["decay_factor"]),
+                       (K.OPT_WEIGHT_DECAY, t["weight_decay"]), (K.DROPOUT, t["dropout"])):
+        log.event(key, value)
+    if t["optimizer"] == "sgd":
+        log.event(K.OPT_MOMENTUM, t["momentum"])
+
+    model = model_lib.build(cfg)
+    schedule = WarmupStepDecay(t["base_lr"], warmup_factor, t["warmup_epochs"] * steps,
+                               [b * steps for b in t["decay_boundary_epochs"]], t["decay_factor"])
+    model.compile(optimizer=hvd.DistributedOptimizer(make_optimizer(t, schedule)),
+                  loss=model_lib.loss(cfg))
+    hvd.broadcast_variables(model.variables, root_rank=0)
+    predict = tf.function(lambda x: model(x, training=False))
+    log.end(K.INIT_STOP)
+
+    log.start(K.RUN_START)
+    for epoch in range(1, t["max_epochs"] + 1):
+        log.start(K.EPOCH_START, metadata={K.EPOCH_NUM: epoch})
+        # A fresh, deterministic shuffle per epoch: seeded by (run seed, epoch, rank).
+        train_ds = shards["train"].dataset(data, cfg, world, epoch_seed=seed * 100_003 + epoch)
+        history = model.fit(train_ds.repeat(), steps_per_epoch=steps, epochs=1, verbose=0,
+                            callbacks=[hvd.callbacks.MetricAverageCallback()])
+        log.end(K.EPOCH_STOP, metadata={K.EPOCH_NUM: epoch,
+                                        "train_loss": float(history.history["loss"][-1])})
+
+        log.start(K.EVAL_START, metadata={K.EPOCH_NUM: epoch})
+        sums: dict[str, float] = {}
+        for x, y in shards["validation"].dataset(data, cfg, world):
+            for k, v in model_lib.eval_sums(y.numpy(), predict(x).numpy()).items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+        value, extras = model_lib.eval_finalize(sum_over_ranks(sums, f"eval.{epoch}"))
+        log.event(bench.metric_key, float(value),
+                  metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: bench.metric_name, **extras})
+        log.end(K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})
+        if bench.reached(value, t["target"]):
+            return K.SUCCESS, None, model
+    return K.ABORTED, f"target {t['target']} not reached in {t['max_epochs']} epochs", model
+
+
+def sum_over_ranks(sums: dict[str, float], name: str) -> dict[str, float]:
+    """Add per-rank sums key by key (a rank with no batches contributes nothing)."""
+    import horovod.tensorflow.keras as hvd
+
+    total: dict[str, float] = {}
+    for part in hvd.allgather_object(sums, name=name):
+        for k, v in part.items():
+            total[k] = total.get(k, 0.0) + v
+    return total
+
+
+@dataclass
+class Shard:
+    """One split as this rank reads it. With at least as many files as ranks, each rank reads
+    its own files; with fewer, every rank reads all files in the same shuffled order and keeps
+    every size-th record, so shards stay disjoint either way."""
+    files: list[Path]
+    by_record: bool
+    samples: int  # in the whole split, over all ranks
+    local_samples: int  # what this rank reads
+
+    def dataset(self, data, cfg: Config, world, epoch_seed: int | None = None):
+        training = epoch_seed is not None
+        batch = cfg.train["batch_size"]
+        if not self.by_record:
+            seed = None if epoch_seed is None else epoch_seed + 7_919 * world.rank
+            return data.make_dataset(self.files, cfg.data, batch_size=batch, training=training,
+                                     shuffle_seed=seed)
+        ds = data.make_dataset(self.files, cfg.data, batch_size=1, training=training,
+                               shuffle_seed=epoch_seed)
+        return ds.unbatch().shard(world.size, world.rank).batch(batch, drop_remainder=training)
+
+
+def check_local_data(cfg: Config, data, world) -> tuple[dict, str | None]:
+    """List the splits; verify the manifest and check every file this rank will read (before
+    the clock). Returns {split: (files, sharded_by_file, {file: samples})} and the dataset
+    checksum (None where the folder has no manifest, as real data as published)."""
+    data_dir = cfg.data_dir
+    if not data_dir.is_dir():
+        raise DataError(data_dir, "data directory does not exist; create it with "
+                                  f"`sciperf data generate {cfg.benchmark} --scale {cfg.scale}`")
+    listed = data.list_splits(data_dir, cfg.data)
+    reads = {}
+    for split in ("train", "validation"):
+        if not listed.get(split):
+            raise DataError(data_dir, f"no {split} files found")
+        mine = shard_files(listed[split], world.rank, world.size)
+        reads[split] = (mine or listed[split], mine is not None or world.size == 1)
+    every_file = [Path(f) for files, _ in reads.values() for f in files]
+    checksum = verify_manifest(data_dir, [f for f in every_file if f.is_file()])
+    checked = {split: (files, by_file, {str(f): data.check_file(f, cfg.data) for f in files})
+               for split, (files, by_file) in reads.items()}
+    return checked, checksum
+
+
+def make_shards(checked: dict) -> dict[str, Shard]:
+    """Count samples over all ranks (a file read by every rank counts once)."""
+    import horovod.tensorflow.keras as hvd
+
+    shards = {}
+    for split, (files, by_file, counts) in checked.items():
+        merged: dict[str, int] = {}
+        for part in hvd.allgather_object(counts, name=f"counts.{split}"):
+            merged.update(part)
+        total = sum(merged.values())
+        local = sum(counts.values()) if by_file else total // hvd.size()
+        shards[split] = Shard(files, not by_file, total, local)
+    return shards
+
+
+# -- pieces -----------------------------------------------------------------------------------
+
+def make_optimizer(t: dict, schedule):
+    import tensorflow as tf
+
+    if t["optimizer"] == "sgd":
+        return tf.keras.optimizers.legacy.SGD(learning_rate=schedule, momentum=t["momentum"])
+    if t["optimizer"] == "adam":
+        return tf.keras.optimizers.legacy.Adam(learning_rate=schedule)
+    raise ConfigError(f"train.optimizer: {t['optimizer']!r} is not sgd or adam")
+
+
+def _schedule_base():
+    import tensorflow as tf
+
+    return tf.keras.optimizers.schedules.LearningRateSchedule
+
+
+class WarmupStepDecay:
+    """Linear warm-up from base_lr to base_lr * factor over warmup_steps (the linear scaling
+    rule: factor = world size), then multiply by `decay` at each boundary step."""
+
+    def __new__(cls, *args, **kwargs):
+        base = _schedule_base()
+
+        class _Schedule(base):
+            def __init__(self, base_lr, factor, warmup_steps, boundaries, decay):
+                self.base_lr, self.factor = float(base_lr), float(factor)
+                self.warmup_steps, self.boundaries = int(warmup_steps), list(boundaries)
+                self.decay = float(decay)
+
+            def __call__(self, step):
+                import tensorflow as tf
+
+                step = tf.cast(step, tf.float32)
+                peak = self.base_lr * self.factor
+                frac = tf.minimum(1.0, step / max(1, self.warmup_steps))
+                lr = self.base_lr + (peak - self.base_lr) * frac if self.warmup_steps else peak
+                for b in self.boundaries:
+                    lr = tf.where(step >= b, lr * self.decay, lr)
+                return lr
+
+            def get_config(self):
+                return {"base_lr": self.base_lr, "factor": self.factor,
+                        "warmup_steps": self.warmup_steps, "boundaries": self.boundaries,
+                        "decay": self.decay}
+
+        return _Schedule(*args, **kwargs)
+
+
+def collective(fn, name: str):
+    """Run fn on every rank; if it fails on any rank, raise on all ranks with the first failing
+    rank's message, so rank 0 (the one that logs) knows why and no rank hangs in a collective."""
+    import horovod.tensorflow.keras as hvd
+
+    result, failure = None, None
+    try:
+        result = fn()
+    except (DataError, ConfigError) as e:
+        failure = e
+    errors = [m for m in hvd.allgather_object(failure and str(failure), name=name) if m]
+    if failure is not None:
+        raise failure
+    if errors:
+        raise RunAborted(f"another rank failed: {errors[0]}")
+    return result
+
+
+def weights_sha256(model) -> str:
+    h = hashlib.sha256()
+    for w in model.get_weights():
+        h.update(np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()
+
+
+@contextmanager
+def abort_on_sigterm():
+    """horovodrun, mpirun and batch schedulers stop ranks with SIGTERM: turn it into an
+    exception so the loop unwinds and run_stop is still written."""
+    def handler(signum, _frame):
+        raise RunAborted(f"received signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+def parse_args(benchmark: str, argv=None) -> Config:
+    p = argparse.ArgumentParser(prog=f"python -m reference_implementations.{benchmark}.train",
+                                description=f"Train the {benchmark} reference implementation.")
+    p.add_argument("--scale", default="tiny", help="tiny | small | full (default tiny)")
+    p.add_argument("--config", help="a config YAML of your own instead of configs/<scale>.yaml")
+    p.add_argument("--seed", type=int, help="training seed (run.seed)")
+    p.add_argument("--data-dir", help="dataset folder (run.data_dir)")
+    p.add_argument("--result-file", help="where rank 0 writes the MLLOG records (run.result_file)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override any config value, e.g. --set train.base_lr=0.02 "
+                        "--set run.org=ACME (repeatable)")
+    a = p.parse_args(argv)
+    named = {"seed": a.seed, "data_dir": a.data_dir, "result_file": a.result_file}
+    overrides = [f"run.{k}={v}" for k, v in named.items() if v is not None] + a.set
+    return load_config(benchmark, a.scale, a.config, overrides)
+
+
+def main_for(benchmark: str):
+    def main(argv=None) -> int:
+        return run_benchmark(benchmark, argv)
+    return main
+
+
+def run_benchmark(benchmark: str, argv=None) -> int:
+    try:
+        cfg = parse_args(benchmark, argv)
+    except ConfigError as e:
+        print(f"sciperf: error: {e}", file=sys.stderr)
+        return 2
+    from .distributed import init_world
+
+    world = init_world()
+    log = RankLogger(world.rank, cfg.run["result_file"])
+    data = importlib.import_module(f"reference_implementations.{benchmark}.data")
+    model_lib = importlib.import_module(f"reference_implementations.{benchmark}.model")
+    status, reason, model = K.ABORTED, "unknown", None
+    started = time.time()
+    try:
+        with abort_on_sigterm():
+            status, reason, model = train(cfg, log, world, data, model_lib)
+    except (DataError, ConfigError, RunAborted) as e:
+        reason = str(e)
+    except Exception as e:  # the log must stay readable whatever failed; say what it was
+        reason = f"{type(e).__name__}: {e}"
+    finally:
+        metadata = {K.STATUS: status}
+        if reason:
+            metadata[K.ABORT_REASON] = reason
+        log.end(K.RUN_STOP, metadata=metadata)
+        log.close()
+    if reason and status != K.SUCCESS:
+        print(f"sciperf: rank {world.rank}: run aborted: {reason}", file=sys.stderr)
+    if model is not None:
+        print(f"sciperf: rank {world.rank}: weights sha256 {weights_sha256(model)} "
+              f"({time.time() - started:.1f} s)", flush=True)
+    return 0 if status == K.SUCCESS else 1

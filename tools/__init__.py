@@ -1,0 +1,2 @@
+"""SciPerf tools: the launcher, the submission packager, system-description capture, perf
+benchmarks."""
