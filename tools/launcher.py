@@ -39,8 +39,9 @@ class RunPlan:
             train += ["--set", o]
         if self.launcher == "horovodrun":
             hosts = self.hosts or f"localhost:{self.np}"
-            runner = str(Path(sys.executable).with_name("horovodrun"))
-            return [runner, "-np", str(self.np), "-H", hosts, "--gloo", *train]
+            # tools.hvdrun is horovodrun itself, minus its traceback when a rank fails.
+            return [sys.executable, "-m", "tools.hvdrun", "-np", str(self.np), "-H", hosts,
+                    "--gloo", *train]
         if self.launcher == "mpirun":  # needs Horovod built with MPI (README: GPU clusters)
             hosts = ["-H", self.hosts] if self.hosts else []
             return ["mpirun", "-np", str(self.np), *hosts, "--bind-to", "none", *train]

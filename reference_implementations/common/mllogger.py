@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from mlperf_logging import mllog
+from mlperf_logging.mllog.mllog import MLLogger
 
 
 class RankLogger:
@@ -27,7 +27,7 @@ class RankLogger:
             self.result_file.parent.mkdir(parents=True, exist_ok=True)
             logger.addHandler(logging.FileHandler(self.result_file, mode="w"))
         self._logger = logger
-        self._mllog = mllog.MLLogger(logger=logger, default_stack_offset=2)
+        self._mllog = MLLogger(logger=logger, default_stack_offset=2)
 
     def event(self, key, value=None, metadata=None):
         if self.enabled:

@@ -25,6 +25,7 @@ from .config import Config, ConfigError, load_config
 from .data import DataError, shard_files
 from .manifest import verify_manifest
 from .mllogger import RankLogger
+from .optim import make_optimizer
 
 
 class RunAborted(Exception):
@@ -36,7 +37,8 @@ class RunAborted(Exception):
 def train(cfg: Config, log: RankLogger, world, data, model_lib):
     """Run one benchmark run; return (status, reason, model). Every MLLOG record comes from
     here."""
-    import horovod.tensorflow.keras as hvd
+    import horovod.tensorflow as hvd
+    import horovod.tensorflow.keras as hvd_keras
     import tensorflow as tf
 
     bench = K.BENCHMARKS[cfg.benchmark]
@@ -79,9 +81,8 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
         log.event(K.OPT_MOMENTUM, t["momentum"])
 
     model = model_lib.build(cfg)
-    schedule = WarmupStepDecay(t["base_lr"], warmup_factor, t["warmup_epochs"] * steps,
-                               [b * steps for b in t["decay_boundary_epochs"]], t["decay_factor"])
-    model.compile(optimizer=hvd.DistributedOptimizer(make_optimizer(t, schedule)),
+    optimizer = make_optimizer(t, steps, warmup_factor)
+    model.compile(optimizer=hvd_keras.DistributedOptimizer(optimizer),
                   loss=model_lib.loss(cfg))
     hvd.broadcast_variables(model.variables, root_rank=0)
     predict = tf.function(lambda x: model(x, training=False))
@@ -93,7 +94,7 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
         # A fresh, deterministic shuffle per epoch: seeded by (run seed, epoch, rank).
         train_ds = shards["train"].dataset(data, cfg, world, epoch_seed=seed * 100_003 + epoch)
         history = model.fit(train_ds.repeat(), steps_per_epoch=steps, epochs=1, verbose=0,
-                            callbacks=[hvd.callbacks.MetricAverageCallback()])
+                            callbacks=[hvd_keras.callbacks.MetricAverageCallback()])
         log.end(K.EPOCH_STOP, metadata={K.EPOCH_NUM: epoch,
                                         "train_loss": float(history.history["loss"][-1])})
 
@@ -113,7 +114,7 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
 
 def sum_over_ranks(sums: dict[str, float], name: str) -> dict[str, float]:
     """Add per-rank sums key by key (a rank with no batches contributes nothing)."""
-    import horovod.tensorflow.keras as hvd
+    import horovod.tensorflow as hvd
 
     total: dict[str, float] = {}
     for part in hvd.allgather_object(sums, name=name):
@@ -168,7 +169,7 @@ def check_local_data(cfg: Config, data, world) -> tuple[dict, str | None]:
 
 def make_shards(checked: dict) -> dict[str, Shard]:
     """Count samples over all ranks (a file read by every rank counts once)."""
-    import horovod.tensorflow.keras as hvd
+    import horovod.tensorflow as hvd
 
     shards = {}
     for split, (files, by_file, counts) in checked.items():
@@ -183,58 +184,10 @@ def make_shards(checked: dict) -> dict[str, Shard]:
 
 # -- pieces -----------------------------------------------------------------------------------
 
-def make_optimizer(t: dict, schedule):
-    import tensorflow as tf
-
-    if t["optimizer"] == "sgd":
-        return tf.keras.optimizers.legacy.SGD(learning_rate=schedule, momentum=t["momentum"])
-    if t["optimizer"] == "adam":
-        return tf.keras.optimizers.legacy.Adam(learning_rate=schedule)
-    raise ConfigError(f"train.optimizer: {t['optimizer']!r} is not sgd or adam")
-
-
-def _schedule_base():
-    import tensorflow as tf
-
-    return tf.keras.optimizers.schedules.LearningRateSchedule
-
-
-class WarmupStepDecay:
-    """Linear warm-up from base_lr to base_lr * factor over warmup_steps (the linear scaling
-    rule: factor = world size), then multiply by `decay` at each boundary step."""
-
-    def __new__(cls, *args, **kwargs):
-        base = _schedule_base()
-
-        class _Schedule(base):
-            def __init__(self, base_lr, factor, warmup_steps, boundaries, decay):
-                self.base_lr, self.factor = float(base_lr), float(factor)
-                self.warmup_steps, self.boundaries = int(warmup_steps), list(boundaries)
-                self.decay = float(decay)
-
-            def __call__(self, step):
-                import tensorflow as tf
-
-                step = tf.cast(step, tf.float32)
-                peak = self.base_lr * self.factor
-                frac = tf.minimum(1.0, step / max(1, self.warmup_steps))
-                lr = self.base_lr + (peak - self.base_lr) * frac if self.warmup_steps else peak
-                for b in self.boundaries:
-                    lr = tf.where(step >= b, lr * self.decay, lr)
-                return lr
-
-            def get_config(self):
-                return {"base_lr": self.base_lr, "factor": self.factor,
-                        "warmup_steps": self.warmup_steps, "boundaries": self.boundaries,
-                        "decay": self.decay}
-
-        return _Schedule(*args, **kwargs)
-
-
 def collective(fn, name: str):
     """Run fn on every rank; if it fails on any rank, raise on all ranks with the first failing
     rank's message, so rank 0 (the one that logs) knows why and no rank hangs in a collective."""
-    import horovod.tensorflow.keras as hvd
+    import horovod.tensorflow as hvd
 
     result, failure = None, None
     try:

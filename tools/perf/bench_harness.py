@@ -1,0 +1,113 @@
+"""The harness against a plain `model.fit`, and one tiny 2-rank run, in one run.
+
+- Training throughput (samples/s) of CosmoFlow tiny through the harness (one process, Horovod
+  world of one, MLLOG logging, per-epoch shuffles), counted over its epoch_start..epoch_stop
+  intervals, against a plain `model.fit` of the same model and data for the same epochs without
+  logging and without Horovod. Target: overhead at most 3%.
+- Wall time of one tiny run on 2 ranks under horovodrun, from the command to its exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+EPOCHS = 6
+BENCH = "cosmoflow"
+
+
+def harness_throughput(data_dir: Path, result: Path) -> float:
+    cmd = [sys.executable, "-m", f"reference_implementations.{BENCH}.train", "--scale", "tiny",
+           "--seed", "1", "--data-dir", str(data_dir), "--result-file", str(result),
+           "--set", "train.target=-1" if _lower_is_better() else "train.target=1e9",
+           "--set", f"train.max_epochs={EPOCHS}"]
+    subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, check=False)
+    recs = [json.loads(l.split(":::MLLOG", 1)[1]) for l in result.read_text().splitlines()
+            if ":::MLLOG" in l]
+    starts = {r["metadata"]["epoch_num"]: r["time_ms"] for r in recs if r["key"] == "epoch_start"}
+    stops = {r["metadata"]["epoch_num"]: r["time_ms"] for r in recs if r["key"] == "epoch_stop"}
+    samples = next(r["value"] for r in recs if r["key"] == "train_samples")
+    batch = next(r["value"] for r in recs if r["key"] == "global_batch_size")
+    # Epoch 1 includes tracing the train step, as does the plain fit's first epoch: skip both.
+    secs = sum(stops[e] - starts[e] for e in range(2, EPOCHS + 1)) / 1000
+    return (samples // batch) * batch * (EPOCHS - 1) / secs
+
+
+def plain_fit_throughput(data_dir: Path) -> float:
+    import tensorflow as tf
+
+    from reference_implementations.common.config import load_config
+    from reference_implementations.common.optim import make_optimizer
+    import importlib
+
+    cfg = load_config(BENCH, "tiny")
+    data = importlib.import_module(f"reference_implementations.{BENCH}.data")
+    model_lib = importlib.import_module(f"reference_implementations.{BENCH}.model")
+    tf.keras.utils.set_random_seed(1)
+    files = data.list_splits(data_dir, cfg.data)["train"]
+    n = sum(data.check_file(f, cfg.data) for f in files)
+    steps = n // cfg.train["batch_size"]
+    ds = data.make_dataset(files, cfg.data, batch_size=cfg.train["batch_size"], training=True,
+                           shuffle_seed=1).repeat()
+    model = model_lib.build(cfg)
+    model.compile(optimizer=make_optimizer(cfg.train, steps, 1), loss=model_lib.loss(cfg))
+
+    class Timer(tf.keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.t)
+
+    times: list[float] = []
+    model.fit(ds, epochs=EPOCHS, steps_per_epoch=steps, verbose=0, callbacks=[Timer()])
+    return steps * cfg.train["batch_size"] * (EPOCHS - 1) / sum(times[1:])
+
+
+def two_rank_wall_time(data_dir: Path, out: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    rc = subprocess.run([sys.executable, "-m", "sciperf.cli", "run", BENCH, "--np", "2",
+                         "--scale", "tiny", "--runs", "1", "--seed", "1", "--data-dir",
+                         str(data_dir), "--out", str(out)], cwd=ROOT, env=_env(),
+                        capture_output=True).returncode
+    return time.perf_counter() - start, rc
+
+
+def _lower_is_better() -> bool:
+    from sciperf.vocab import BENCHMARKS
+
+    return not BENCHMARKS[BENCH].higher_is_better
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def main() -> int:
+    from reference_implementations.common.generate import generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        generate(BENCH, "tiny", tmp / "data", workers=2)
+        harness = harness_throughput(tmp / "data", tmp / "result_h.txt")
+        plain = plain_fit_throughput(tmp / "data")
+        wall, rc = two_rank_wall_time(tmp / "data", tmp / "runs")
+    overhead = (plain - harness) / plain * 100
+    print(f"{BENCH} tiny, 1 process, epochs 2..{EPOCHS}     samples/s")
+    print(f"  harness (Horovod world of 1, MLLOG)     {harness:10.1f}")
+    print(f"  plain model.fit (no Horovod, no log)    {plain:10.1f}")
+    print(f"  harness overhead                        {overhead:9.1f} %   (target <= 3 %: "
+          f"{'met' if overhead <= 3 else 'NOT met'})")
+    print(f"one tiny run, 2 ranks under horovodrun: {wall:.1f} s wall (exit {rc})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
