@@ -49,6 +49,13 @@ OPT_LR_DECAY_FACTOR = "opt_learning_rate_decay_factor"
 OPT_WEIGHT_DECAY = "opt_weight_decay"
 OPT_MOMENTUM = "opt_momentum"
 DROPOUT = "dropout"
+GRADIENT_ACCUMULATION_FREQUENCY = "gradient_accumulation_frequency"
+BATCHNORM_GROUP_SIZE = "batchnorm_group_size"
+# Keys whose values must be equal across the runs of one result (package check): every key with
+# one of these prefixes, plus the named ones.
+HYPERPARAMETER_PREFIXES = ("opt_", "scheduler_")
+HYPERPARAMETER_KEYS = (GLOBAL_BATCH_SIZE, DROPOUT, GRADIENT_ACCUMULATION_FREQUENCY,
+                       BATCHNORM_GROUP_SIZE)
 
 STATUS = C.STATUS  # run_stop metadata key
 SUCCESS = C.SUCCESS

@@ -157,3 +157,34 @@ def test_sigterm_leaves_an_aborted_log(tmp_path, tiny_data):
     meta = _aborted(mllog_records(result))
     assert "SIGTERM" in meta["reason"]
     assert proc.returncode == 1 and "Traceback" not in err
+
+
+def test_submission_layout_and_throughput_mode(tmp_path, tiny_data):
+    """--org/--system write the MLPerf HPC layout with the submission_* keys from the flags;
+    --models M runs M concurrent instances whose logs go under weak/."""
+    r = sciperf("run", "cosmoflow", "--scale", "tiny", "--np", 1, "--models", 2, "--seed", 21,
+                "--data-dir", tiny_data, "--out", tmp_path, "--org", "ACME", "--system", "box-1",
+                "--division", "open", "--status", "preview")
+    weak = tmp_path / "ACME" / "results" / "box-1" / "weak" / "cosmoflow"
+    logs = sorted(weak.glob("result_*.txt"))
+    assert [p.name for p in logs] == ["result_0.txt", "result_1.txt"], r.stdout + r.stderr
+    seeds = set()
+    for log in logs:
+        recs = {rec["key"]: rec for rec in mllog_records(log)}
+        assert recs[K.SUBMISSION_ORG]["value"] == "ACME"
+        assert recs[K.SUBMISSION_PLATFORM]["value"] == "box-1"
+        assert recs[K.SUBMISSION_DIVISION]["value"] == "open"
+        assert recs[K.SUBMISSION_STATUS]["value"] == "preview"
+        assert recs[K.RUN_STOP]["metadata"]["status"] == K.SUCCESS
+        seeds.add(recs[K.SEED]["value"])
+    assert len(seeds) == 2, "every instance has its own seed"
+
+
+def test_launcher_commands():
+    plan = RunPlan("cosmoflow", "tiny", 4, "n1:2,n2:2", "horovodrun", None, ["run.org=X"])
+    cmd = plan.command(9, REPO / "r.txt")
+    assert cmd[1:3] == ["-m", "tools.hvdrun"] and cmd[3:7] == ["-np", "4", "-H", "n1:2,n2:2"]
+    assert cmd[cmd.index("--seed") + 1] == "9" and ["--set", "run.org=X"] == cmd[-2:]
+    assert RunPlan("cosmoflow", "tiny", 8, None, "srun", None, []).command(1, REPO)[0] == "srun"
+    assert RunPlan("cosmoflow", "tiny", 1, None, "none", None, []).command(1, REPO)[0] == \
+        sys.executable
