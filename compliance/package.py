@@ -22,12 +22,11 @@ that waived it.
 from __future__ import annotations
 
 import fnmatch
+import io
 import json
-import logging
 import os
 import re
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +39,7 @@ from sciperf import vocab
 
 from . import codes
 from .diagnostics import ERROR, WARNING, Diagnostic
+from .parser import TOKEN, DiagnosticSink, iter_records
 
 HERE = Path(__file__).resolve().parent
 RULESETS_DIR = HERE / "rulesets"
@@ -312,18 +312,30 @@ class _Finding:
 
 @dataclass
 class _Run:
-    """What the package checks need from one result file."""
+    """What the package checks need from one result file (read_run fills it)."""
     path: Path
     name: str
-    records: int = 0  # how many MLLOG records it holds
+    logged: bool = False  # it holds at least one well-formed MLLOG record
     seeds: list = field(default_factory=list)  # [(value, line)]
     hyper: dict = field(default_factory=dict)  # key -> (value, line), first record
-    run_stop: str | None = None  # run_stop's status, None when the log has no run_stop
+    stop: tuple | None = None  # (metadata, line) of the last run_stop record
     division: tuple | None = None  # (value, line) of submission_division
     org: tuple | None = None  # (value, line) of submission_org
     scale: str | None = None  # the data scale it logs (SciPerf logs)
+    # for the RCP check (SP413), as mlperf-logging's reader keeps them: the last value of each
+    batch_size: tuple | None = None  # (value, line) of the last global_batch_size record
+    benchmark: tuple | None = None  # (value, line) of the last submission_benchmark record
+    evaluation: tuple | None = None  # (metadata, line): last eval_* record before `stop`
     verdict: str | None = None
     codes: tuple = ()  # the codes of its log errors
+
+    @property
+    def run_stop(self) -> str | None:
+        """run_stop's status, "missing" when it has none, None when the log has no run_stop."""
+        if self.stop is None:
+            return None
+        status = self.stop[0].get(vocab.STATUS)
+        return str(status) if status is not None else "missing"
 
     def missed(self) -> str | None:
         """Why this run counts as one that missed the target, or None."""
@@ -336,6 +348,140 @@ class _Run:
             codes = ", ".join(self.codes)
             reasons.append(f"fails its log checks ({codes})" if codes else "fails its log checks")
         return "; ".join(reasons) or None
+
+    def rcp_run(self):
+        """This log as mlperf-logging's RCP checker reads it (raises rcp.RcpError where it
+        would raise)."""
+        from . import rcp
+
+        return rcp.RcpRun.from_records(
+            self.name, self.batch_size[0] if self.batch_size else rcp.NO_BATCH_SIZE,
+            self.benchmark[0] if self.benchmark else None, self.stop, self.evaluation)
+
+
+# -- reading a log once ----------------------------------------------------------------------------
+#
+# The per-log checks (compliance.api) have parsed every record of every log; what the package
+# checks need is a few keys per log (~20 of ~140 records). read_run finds those records with one
+# regular-expression search over the file's bytes and hands just their lines to the compliance
+# parser (parser.iter_records), so each is read exactly as the per-log checks read it: the JSON
+# after the last `:::MLLOG ` of its line, lines ending at \n, \r\n or a lone \r, the same
+# validity rules, the file's own line numbers. The search cannot miss a record: a record's key is
+# written `"key": "<name>"` unless a JSON \u escape spells it, and a file holding `\u` anywhere
+# is parsed in full instead (as is one where the search finds no well-formed record, to tell an
+# empty log from one without these keys).
+
+_EVAL_KEYS = (vocab.EVAL_ACCURACY, vocab.EVAL_ERROR)
+# the keys read (hyperparameters also by prefix); evaluations are found otherwise (read_run)
+_READ_KEYS = frozenset({vocab.SEED, vocab.RUN_STOP, vocab.SUBMISSION_DIVISION,
+                        vocab.SUBMISSION_ORG, vocab.SUBMISSION_BENCHMARK, vocab.DATA_SCALE,
+                        *HYPERPARAMETER_KEYS, *SAME_DATA_KEYS})
+_CANDIDATE = re.compile(
+    rb'"key"\s*:\s*"(?:(?:' + b"|".join(re.escape(k.encode()) for k in sorted(_READ_KEYS))
+    + rb')"|' + b"|".join(re.escape(p.encode()) for p in HYPERPARAMETER_PREFIXES) + rb")")
+
+
+def _segment(data: bytes, pos: int, has_cr: bool) -> tuple[int, int]:
+    """Start and end of the line holding pos, lines ending at \n, \r\n or a lone \r."""
+    start = data.rfind(b"\n", 0, pos) + 1
+    end = data.find(b"\n", pos)
+    if end < 0:
+        end = len(data)
+    if has_cr:
+        start = max(start, data.rfind(b"\r", start, pos) + 1)
+        cr = data.find(b"\r", pos, end)
+        end = cr if cr >= 0 else end
+    return start, end
+
+
+def _records(segments: list[tuple[int, bytes]]) -> list:
+    """The compliance parser's reading of marker-line payloads, given as (the file's line number,
+    payload): each one's record tuple (with that line number), or None where the parser finds
+    the record malformed."""
+    out: list = [None] * len(segments)
+    buf = b"".join(TOKEN + p + b"\n" for _, p in segments)  # one payload a line, as in the file
+    for rec in iter_records(io.BytesIO(buf), DiagnosticSink("")):
+        out[rec[0] - 1] = (segments[rec[0] - 1][0], *rec[1:])
+    return out
+
+
+def _last_evaluation(data: bytes, before: int, line: int, has_cr: bool) -> tuple | None:
+    """The last eval_accuracy/eval_error record that starts before offset `before` (the start
+    of line `line`), as (metadata, line). Searched backwards by the key's name: every such
+    record's line holds it."""
+    pos = before
+    while True:
+        hit = max(data.rfind(k.encode(), 0, pos) for k in _EVAL_KEYS)
+        if hit < 0:
+            return None
+        start, end = _segment(data, hit, has_cr)
+        token = data.rfind(TOKEN, start, end)
+        if token >= 0:
+            at = line - data.count(b"\n", start, before)
+            rec = _records([(at, data[token + len(TOKEN):end])])[0]
+            if rec is not None and rec[3] in _EVAL_KEYS:
+                return rec[5], rec[0]
+        pos = start  # a line is one record: the rest of it is no other
+
+
+def read_run(path: Path) -> _Run:
+    """What the package checks need from one result file, read once. An unreadable file reads
+    as an empty log (the per-log checks report why)."""
+    run = _Run(path, path.name)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return run
+    has_cr = b"\r" in data
+    starts: list[int] = []  # each found record's offset in the file
+    records: list = []
+    if b"\\u" not in data:
+        segments, last_start, counted_to, newlines = [], -1, 0, 0
+        for m in _CANDIDATE.finditer(data):
+            start, end = _segment(data, m.start(), has_cr)
+            if start == last_start:
+                continue  # another match on the same line: a line is one record
+            last_start = start
+            token = data.rfind(TOKEN, start, end)
+            if token < 0:
+                continue  # not an MLLOG record: free text that mentions a key
+            newlines += data.count(b"\n", counted_to, start)
+            counted_to = start
+            segments.append((newlines + 1, data[token + len(TOKEN):end]))
+            starts.append(start)
+        records = _records(segments)
+    full = not any(records)
+    if full:
+        records = list(iter_records(io.BytesIO(data), DiagnosticSink(str(path))))
+    last_stop = None
+    for i, rec in enumerate(records):
+        if rec is None:
+            continue
+        run.logged = True
+        line, key, value, meta = rec[0], rec[3], rec[4], rec[5]
+        if key == vocab.SEED:
+            run.seeds.append((value, line))
+        elif key == vocab.RUN_STOP:
+            run.stop, last_stop = (meta, line), i
+        elif key == vocab.SUBMISSION_DIVISION and run.division is None:
+            run.division = (value, line)
+        elif key == vocab.SUBMISSION_ORG and run.org is None:
+            run.org = (value, line)
+        elif key == vocab.SUBMISSION_BENCHMARK:
+            run.benchmark = (value, line)
+        if key == vocab.DATA_SCALE and run.scale is None:
+            run.scale = value if isinstance(value, str) else None
+        if key == vocab.GLOBAL_BATCH_SIZE:
+            run.batch_size = (value, line)
+        if must_match(key) and key not in run.hyper:
+            run.hyper[key] = (value, line)
+    # the epochs to converge: the last evaluation before the last run_stop
+    if last_stop is not None and full:
+        run.evaluation = next(((rec[5], rec[0]) for rec in reversed(records[:last_stop])
+                               if rec[3] in _EVAL_KEYS), None)
+    elif last_stop is not None:
+        run.evaluation = _last_evaluation(data, starts[last_stop], run.stop[1], has_cr)
+    return run
 
 
 @dataclass
@@ -354,7 +500,8 @@ class _Checker:
         self.show_as = Path(show_as) if show_as is not None else None
         self.root = self.org.resolve()
         self.rules = rules
-        self.logs = {Path(k).resolve(): v for k, v in logs.items()}
+        self.logs = {Path(k).absolute(): v for k, v in logs.items()}
+        self.logs_resolved: dict | None = None  # the same, keyed by resolved path, when needed
         self.findings: list[_Finding] = []
         self.refused: set[Path] = set()  # lexical paths of symlinks that leave the tree
         self.waivers: list[Waiver] = []
@@ -386,11 +533,20 @@ class _Checker:
 
     # ---- SP408: nothing leaves the tree
     def check_escapes(self):
-        for dirpath, dirnames, filenames in os.walk(self.org, followlinks=False):
-            for name in sorted(dirnames + filenames):
-                p = Path(dirpath) / name
-                if not p.is_symlink():
+        folders = [self.org]
+        while folders:
+            folder = folders.pop()
+            try:  # scandir's entries know whether they are links without another stat
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                continue  # as os.walk does; the layout checks report what they cannot list
+            for e in entries:
+                if not e.is_symlink():
+                    if e.is_dir(follow_symlinks=False):
+                        folders.append(folder / e.name)
                     continue
+                p = folder / e.name
                 target = os.readlink(p)
                 try:
                     real = p.resolve(strict=True)
@@ -582,40 +738,27 @@ class _Checker:
         return doc  # even when invalid: its division still decides the closed-division checks
 
     # ---- per-benchmark checks
-    def read_runs(self, bench: _Bench) -> list[_Run]:
-        from .parser import parse_file
-
-        runs = []
-        for p in bench.results:
-            run = _Run(p, p.name)
-            parsed = parse_file(p)
-            run.records = len(parsed.records)
-            for r in parsed.records:
-                if r.key == vocab.SEED:
-                    run.seeds.append((r.value, r.line))
-                elif r.key == vocab.RUN_STOP:
-                    status = r.metadata.get(vocab.STATUS) if isinstance(r.metadata, dict) else None
-                    run.run_stop = str(status) if status is not None else "missing"
-                elif r.key == vocab.SUBMISSION_DIVISION and run.division is None:
-                    run.division = (r.value, r.line)
-                elif r.key == vocab.SUBMISSION_ORG and run.org is None:
-                    run.org = (r.value, r.line)
-                if r.key == vocab.DATA_SCALE and run.scale is None:
-                    run.scale = r.value if isinstance(r.value, str) else None
-                if must_match(r.key) and r.key not in run.hyper:
-                    run.hyper[r.key] = (r.value, r.line)
-            runs.append(run)
-        return runs
+    def log_result(self, path: Path):
+        """The per-log result given for path (None when there is none). The caller's keys and
+        ours are usually the same absolute path; only when they are not are both resolved
+        (a stat per path component), so that a link or another spelling still finds it."""
+        fr = self.logs.get(path.absolute())
+        if fr is None:
+            if self.logs_resolved is None:
+                self.logs_resolved = {k.resolve(): v for k, v in self.logs.items()}
+            fr = self.logs_resolved.get(path.resolve())
+        return fr
 
     def attach_verdicts(self, runs: list[_Run]):
-        missing = [r.path for r in runs if r.path.resolve() not in self.logs]
+        missing = [r.path for r in runs if self.log_result(r.path) is None]
         if missing:  # check_package called without these logs' own results: check them now
             from .api import check_logs
 
             for fr in check_logs(missing, ruleset=self.rules.ruleset):
-                self.logs[Path(fr.abspath).resolve()] = fr
+                self.logs[Path(fr.abspath).absolute()] = fr
+            self.logs_resolved = None
         for r in runs:
-            fr = self.logs.get(r.path.resolve())
+            fr = self.log_result(r.path)
             # a log no ruleset ran on (SP301/SP302/SP006) says nothing about the target: its
             # own finding is in the per-log results
             if fr is not None and getattr(fr, "checked", True):
@@ -626,7 +769,7 @@ class _Checker:
         scope = dict(system=b.system, scaling=b.scaling, benchmark=b.benchmark)
         where = f"{b.benchmark} on {b.system} ({b.scaling} scaling)"
         n = len(b.results)
-        runs = self.read_runs(b)
+        runs = [read_run(p) for p in b.results]
         self.attach_verdicts(runs)
         scales = Counter(r.scale for r in runs if r.scale is not None)
         scale = scales.most_common(1)[0][0] if scales else None
@@ -665,7 +808,7 @@ class _Checker:
 
         # SP404/SP405 look at the runs that logged something: a file without a single MLLOG
         # record is no run (the per-log check says so, and SP403 counts it as missed)
-        logged = [r for r in runs if r.records]
+        logged = [r for r in runs if r.logged]
 
         # SP404: seeds distinct; closed-division runs log one
         sys_division = desc.get("division") if isinstance(desc, dict) else None
@@ -719,9 +862,9 @@ class _Checker:
             self.check_consistency(b, runs, desc, where, scope)
 
         # SP413: MLPerf's reference convergence points (not when SP403 already rejects the
-        # benchmark: mlperf-logging's RCP checker then only adds "Insufficient convergence")
+        # benchmark: mlperf-logging's RCP check then only adds "Insufficient convergence")
         if self.rules.mlperf and sys_division == "closed" and not too_many_missed:
-            self.check_rcp(b, where, scope)
+            self.check_rcp(b, runs, where, scope)
 
     def check_consistency(self, b, runs, desc, where, scope):
         for key, field_, severity in ((vocab.SUBMISSION_DIVISION, "division", ERROR),
@@ -743,26 +886,28 @@ class _Checker:
                      extra={"files": [self.show(r.path) for r in off]},
                      hint=f"make the logs' {key} and the description's {field_} agree", **scope)
 
-    def check_rcp(self, b: _Bench, where: str, scope: dict):
+    def check_rcp(self, b: _Bench, runs: list[_Run], where: str, scope: dict):
+        """SP413: mlperf-logging's RCP check (compliance/rcp.py), on the runs as read."""
+        try:  # in the order its glob lists them (os.listdir's): see rcp.check
+            names = [n for n in os.listdir(b.folder) if fnmatch.fnmatchcase(n, RESULT_GLOB)]
+        except OSError:
+            return  # the layout checks report a folder that cannot be listed
         # mlperf-logging reads every result_*.txt it globs: it would follow a refused link out
         # of the tree (SP408 says why not) and crash on a folder of that name (SP409 says it)
-        if any(p in self.refused or (fnmatch.fnmatchcase(p.name, RESULT_GLOB)
-                                     and not p.is_file()) for p in b.folder.iterdir()):
-            return
-        from mlperf_logging.rcp_checker import rcp_checker
+        by_name = {r.name: r for r in runs}
+        if any(b.folder / n in self.refused or n not in by_name for n in names):
+            return  # (or a log that appeared since the folder was read)
+        from . import rcp
 
         usage, version = self.rules.mlperf
         try:
-            with _quiet_logging():
-                ok, msg, _ = rcp_checker.check_directory(
-                    str(b.folder), usage, version, verbose=False, bert_train_samples=False,
-                    rcp_pass="pruned_rcps", rcp_bypass=False, set_scaling=False)
-        except Exception as e:  # mlperf-logging raises on logs it cannot read
-            self.add("SP413", f"mlperf-logging's RCP checker could not check {where}: "
-                     f"{type(e).__name__}: {e}", b.folder, **scope)
+            verdict = rcp.check(usage, version, [by_name[n].rcp_run() for n in names])
+        except rcp.RcpError as e:  # where mlperf-logging's checker raises
+            self.add("SP413", f"the RCP check cannot be made for {where}: {e}", b.folder,
+                     **scope)
             return
-        if not ok:
-            self.add("SP413", f"RCP check failed for {where}: {msg}", b.folder,
+        if not verdict.passed:
+            self.add("SP413", f"RCP check failed for {where}: {verdict.message}", b.folder,
                      hint="the runs converge faster than the reference convergence points "
                           "allow; see the MLPerf HPC rules on RCPs", **scope)
 
@@ -824,6 +969,21 @@ def check_package(org_dir: Path, ruleset: str | None, logs: dict,
         c.check_benchmark(b, descs.get(b.system))
     c.check_implementations({b.benchmark for b in benches if b.results})
     return c.apply_waivers()
+
+
+def prepare(ruleset: str) -> None:
+    """Load what check_package needs under `ruleset` now: its package rules and, for MLPerf
+    rulesets, the RCP tables (and numpy, their math). A caller that then forks processes to
+    check several submissions (`sciperf report`) loads them once instead of once per process.
+    Raises PackageConfigError as check_package would."""
+    rules = package_rules(ruleset)
+    if rules.mlperf:
+        from . import rcp
+
+        usage, version = rules.mlperf
+        for benchmark in rules.strong:
+            if rcp.data_file(usage, version, benchmark).is_file():
+                rcp.reference(usage, version, benchmark)
 
 
 def package_verdict(diagnostics: list[Diagnostic]) -> str:
@@ -936,14 +1096,3 @@ def _holds_file(folder: Path, refused: set[Path]) -> bool:
                for f in filenames):
             return True
     return False
-
-
-@contextmanager
-def _quiet_logging():
-    """mlperf-logging's checkers report through the root logger; keep that out of our output."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logging.disable(previous)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, env, mllog_records, sciperf
+from tests.support import REPO, env, mllog_records, sciperf
 from sciperf import vocab as K
 from tools.launcher import RunPlan
 

@@ -1,5 +1,5 @@
 import pytest
-from pkgtrees import Tree, build_tree
+from tests.package.pkgtrees import Tree, build_tree
 
 
 @pytest.fixture

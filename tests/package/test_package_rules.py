@@ -8,7 +8,7 @@ import json
 import os
 
 import pytest
-from pkgtrees import BENCH, ORG, SYSTEM, build_tree, codes_of, sciperf_log
+from tests.package.pkgtrees import BENCH, ORG, SYSTEM, build_tree, codes_of, sciperf_log
 
 from compliance import codes
 from compliance.diagnostics import ERROR, WARNING

@@ -7,7 +7,7 @@ import socket
 import stat
 
 import pytest
-from pkgtrees import BENCH, ORG, SYSTEM, FakeResult, sciperf_log
+from tests.package.pkgtrees import BENCH, ORG, SYSTEM, FakeResult, sciperf_log
 
 from compliance.package import check_package, schema_errors, system_fields
 from tools import package as pkg

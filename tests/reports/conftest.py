@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from report_helpers import CORPUS, EXPECTED, V20
+from tests.reports.report_helpers import CORPUS, EXPECTED, V20
 
 
 @pytest.fixture(scope="session")

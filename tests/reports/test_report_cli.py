@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from report_helpers import REPO
+from tests.reports.report_helpers import REPO
 from reports.cli import main
 
 DELL = ("Dell", "32xXE8545x4A100-SXM4-40GB", "deepcam")

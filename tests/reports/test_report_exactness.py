@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from report_helpers import EXPECTED, ORGS, summarizer_sections
+from tests.reports.report_helpers import EXPECTED, ORGS, summarizer_sections
 from reports.schema import RESULT_FIELD_NAMES
 
 BENCHMARKS = ("cosmoflow", "deepcam", "oc20")

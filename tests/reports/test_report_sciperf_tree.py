@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from report_helpers import SYSTEM_FIELDS, rec
+from tests.reports.report_helpers import SYSTEM_FIELDS, rec
 from reports.aggregate import RP_LOG, RP_TOO_FEW, build_report
 from reports.plots import render_plots
 from reports.render import results_csv, results_md

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from report_helpers import SYSTEM_FIELDS, rec
+from tests.reports.report_helpers import SYSTEM_FIELDS, rec
 from reports.logscan import LogReadError, scan_log
 from reports.scoring import olympic_mean, score_strong, score_weak
 from reports.systems import SystemDescError, load_system

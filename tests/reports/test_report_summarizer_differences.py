@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from report_helpers import EXPECTED, summarizer_sections
+from tests.reports.report_helpers import EXPECTED, summarizer_sections
 from reports.aggregate import RP_SCALE, RP_SYSTEM, build_report
 from reports.logscan import scan_log
 from reports.render import to_json

@@ -1,0 +1,174 @@
+"""Test logs for the checker, written through mlperf_logging.mllog as the reference harness
+writes them (reference_implementations/common/training.py), record by record, so a test can
+drop, change, move or add any record and know exactly which rule that breaks."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from mlperf_logging.mllog.mllog import MLLogger
+
+from compliance.rules import Ruleset
+from sciperf import vocab as K
+
+REPO = Path(__file__).resolve().parents[2]
+EXPECTED = REPO.parent / "shared" / "corpus" / "expected" / "mlperf-hpc-v2.0"
+SCIPERF_DIR = REPO / "compliance" / "rulesets" / K.RULESET
+# A checksum the tests record in a copy of the ruleset (the shipped table is the lead's).
+TEST_CHECKSUM = "5" * 64
+
+
+@dataclass(frozen=True)
+class Rec:
+    kind: str  # "event" | "start" | "end" (mllog's three)
+    key: str
+    value: object = None
+    metadata: dict | None = field(default=None)
+    delay_ms: int = 0  # extra time before this record (and so every later one)
+
+
+def cosmoflow_run(*, division: str = "closed", scale: str = "tiny",
+                  checksum: str = TEST_CHECKSUM, errors=(0.62, 0.41, 0.11),
+                  status: str = K.SUCCESS) -> list[Rec]:
+    """A compliant CosmoFlow run's records, in the harness's order. `errors`: the eval_error of
+    each epoch (the last reaches every scale's target)."""
+    recs = [Rec("event", K.CACHE_CLEAR, True), Rec("start", K.INIT_START)]
+    recs += [Rec("event", k, v) for k, v in (
+        (K.SUBMISSION_BENCHMARK, "cosmoflow"), (K.SUBMISSION_ORG, "SciPerf tests"),
+        (K.SUBMISSION_PLATFORM, "2xCPU"), (K.SUBMISSION_DIVISION, division),
+        (K.SUBMISSION_STATUS, "research"), (K.SCIPERF_RULESET, K.RULESET),
+        (K.DATA_SCALE, scale), (K.DATASET_CHECKSUM, checksum), (K.SEED, 7),
+        (K.GLOBAL_BATCH_SIZE, 16), (K.TRAIN_SAMPLES, 256), (K.EVAL_SAMPLES, 64),
+        (K.NUMBER_OF_NODES, 1), (K.ACCELERATORS_PER_NODE, 0), (K.OPT_NAME, "sgd"),
+        (K.OPT_BASE_LR, 0.01), (K.OPT_LR_WARMUP_EPOCHS, 1), (K.OPT_LR_WARMUP_FACTOR, 2),
+        (K.OPT_LR_DECAY_BOUNDARY_EPOCHS, [2]), (K.OPT_LR_DECAY_FACTOR, 0.5),
+        (K.OPT_WEIGHT_DECAY, 0.0), (K.DROPOUT, 0.0), (K.OPT_MOMENTUM, 0.9))]
+    recs += [Rec("end", K.INIT_STOP), Rec("start", K.RUN_START)]
+    for epoch, err in enumerate(errors, 1):
+        recs += [Rec("start", K.EPOCH_START, metadata={K.EPOCH_NUM: epoch}),
+                 Rec("end", K.EPOCH_STOP, metadata={K.EPOCH_NUM: epoch, "train_loss": 0.5}),
+                 Rec("start", K.EVAL_START, metadata={K.EPOCH_NUM: epoch}),
+                 Rec("event", K.EVAL_ERROR, err,
+                     metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: "mae"}),
+                 Rec("end", K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})]
+    recs.append(Rec("end", K.RUN_STOP, metadata={K.STATUS: status}))
+    return recs
+
+
+def write_log(path: Path, recs: list[Rec], prefix: str = "", start_ms: int = 1_700_000_000_000,
+              ) -> Path:
+    """Emit the records through mllog into `path` (one `:::MLLOG` line each, after `prefix`),
+    a second apart."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger(f"tests.compliance.{path}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(path, mode="w")
+    handler.setFormatter(logging.Formatter(prefix + "%(message)s"))
+    logger.addHandler(handler)
+    try:
+        ml = MLLogger(logger=logger)
+        clock = start_ms
+        for r in recs:
+            clock += 1000 + r.delay_ms
+            getattr(ml, r.kind)(key=r.key, value=r.value, metadata=r.metadata, time_ms=clock)
+    finally:
+        handler.close()
+        logger.removeHandler(handler)
+    return path
+
+
+# -- edits of a record list ---------------------------------------------------------------------
+
+def _index(recs, key, nth=0):
+    hits = [i for i, r in enumerate(recs) if r.key == key]
+    return hits[nth]
+
+
+def drop(recs, key):
+    return [r for r in recs if r.key != key]
+
+
+def set_value(recs, key, value, nth=0):
+    i = _index(recs, key, nth)
+    return recs[:i] + [replace(recs[i], value=value)] + recs[i + 1:]
+
+
+def delay(recs, key, ms, nth=0):
+    i = _index(recs, key, nth)
+    return recs[:i] + [replace(recs[i], delay_ms=ms)] + recs[i + 1:]
+
+
+def set_meta(recs, key, metadata, nth=0):
+    i = _index(recs, key, nth)
+    return recs[:i] + [replace(recs[i], metadata=metadata)] + recs[i + 1:]
+
+
+def insert_after(recs, key, rec, nth=0):
+    i = _index(recs, key, nth)
+    return recs[:i + 1] + [rec] + recs[i + 1:]
+
+
+def move_after(recs, key, anchor, nth=0):
+    """Move the nth record of `key` to just after the first record of `anchor`."""
+    i = _index(recs, key, nth)
+    r = recs[i]
+    rest = recs[:i] + recs[i + 1:]
+    return insert_after(rest, anchor, r)
+
+
+def move_before(recs, key, anchor, nth=0):
+    i = _index(recs, key, nth)
+    r = recs[i]
+    rest = recs[:i] + recs[i + 1:]
+    j = _index(rest, anchor)
+    return rest[:j] + [r] + rest[j:]
+
+
+# -- a copy of the ruleset with the checksum table filled in ------------------------------------
+
+_CHECKSUMS = re.compile(r"^(\s*)s\['checksums'\] = \{.*\}$", re.M)
+
+
+def ruleset_with_checksums(tmp: Path, checksums: dict) -> Ruleset:
+    """sciperf-1.0.0 as shipped, except for the per-scale checksum table in cosmoflow.yaml."""
+    root = tmp / "rulesets"
+    folder = root / K.RULESET
+    shutil.copytree(SCIPERF_DIR, folder)
+    path = folder / "cosmoflow.yaml"
+    text = path.read_text()
+    text, n = _CHECKSUMS.subn(lambda m: f"{m.group(1)}s['checksums'] = {checksums!r}", text)
+    assert n == 1, "cosmoflow.yaml must hold exactly one s['checksums'] = {...} line"
+    path.write_text(text)
+    return Ruleset.load(K.RULESET, root, K.RULESET)
+
+
+# -- mlperf-logging's own checker, for differential tests -----------------------------------------
+
+def mlperf_verdict(log: Path, config: str, rules_root: Path | None = None,
+                   werror: bool = False) -> bool:
+    """Whether mlperf-logging's checker (its Python API, as its CLI calls it) passes the log
+    against `config` (e.g. "hpc_2.0.0/common.yaml"), with the rule files under `rules_root`
+    (default: its own folder). A traceback inside its checker counts as a failure, as it does for
+    anyone running it."""
+    from mlperf_logging.compliance_checker import mlp_compliance
+
+    saved = mlp_compliance.__file__
+    if rules_root is not None:  # it finds rule files beside its own module file
+        mlp_compliance.__file__ = str(Path(rules_root) / "mlp_compliance.py")
+    mlp_compliance.enqueued_configs.clear()
+    logging.disable(logging.CRITICAL)
+    try:
+        checker = mlp_compliance.make_checker("hpc", "2.0.0", False, werror)
+        try:
+            return bool(checker.check_file(str(log), config))
+        except Exception:
+            return False
+    finally:
+        logging.disable(logging.NOTSET)
+        mlp_compliance.enqueued_configs.clear()
+        mlp_compliance.__file__ = saved
