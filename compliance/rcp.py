@@ -30,9 +30,13 @@ without status, a successful run without an evaluation before it), `check` raise
 the file and line; the caller reports that the check could not be made.
 
 What is read differently, on purpose: mlperf-logging picks a log's lines by substring (any line
-mentioning "global_batch_size" sets the batch size); RcpRun holds the records of those keys, as
-the compliance parser reads them. The two agree on every log whose records are well-formed and
-name those keys only as keys (all of the MLPerf HPC v2.0 corpus: tests/package/test_rcp.py).
+mentioning "global_batch_size" sets the batch size) and parses each with json.loads, raising on
+one it cannot read; RcpRun holds the records of those keys as the compliance parser reads them
+(a malformed line is the per-log checks' finding), and of the evaluations only the one that
+counts, the last before run_stop (mlperf-logging also raises on an earlier one without
+epoch_num). The two agree on every log whose records are well-formed and name those keys only
+as keys: all of the MLPerf HPC v2.0 corpus (tests/package/test_rcp.py). Nothing is written into
+the tree (mlperf-logging's scaling.json is the report's business).
 """
 
 from __future__ import annotations

@@ -258,8 +258,8 @@ def _check_packages(orgs: list[Path], ruleset: str | None, file_results: dict, j
     global _PACKAGE_WORK
     work, rulesets = [], []
     for org_dir in orgs:
-        org_abs = org_dir.resolve()
-        org_logs = {p: fr for p, fr in file_results.items() if org_abs in p.parents}
+        inside = os.path.join(org_dir.resolve(), "")  # file_results' keys are resolved paths
+        org_logs = {p: fr for p, fr in file_results.items() if str(p).startswith(inside)}
         org_ruleset = ruleset
         if org_ruleset is None:
             claimed = Counter(fr.ruleset for fr in org_logs.values() if fr.ruleset)
@@ -270,6 +270,10 @@ def _check_packages(orgs: list[Path], ruleset: str | None, file_results: dict, j
         work.append((org_dir, org_ruleset, org_logs, bypass) if org_ruleset else None)
     todo = sorted((i for i, w in enumerate(work) if w), key=lambda i: -len(work[i][2]))
     findings: list[list[Diagnostic]] = [[] for _ in orgs]
+    from compliance.package import prepare  # lazy: see find_orgs
+
+    for r in sorted({work[i][1] for i in todo}):
+        prepare(r)  # rules and RCP tables loaded once, before the workers fork
     _PACKAGE_WORK = tuple(work)
     try:
         jobs = min(jobs, len(todo))
