@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import multiprocessing
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -157,22 +158,32 @@ def _check_star(args) -> FileResult:
 
 
 def check_logs(paths: list[str | Path], ruleset: str | Ruleset | None = None, jobs: int = 1, *,
-               werror: bool = False) -> list[FileResult]:
+               werror: bool = False, meanwhile: Callable[[], None] | None = None
+               ) -> list[FileResult]:
     """Check every log named or found under `paths` (directories: `result_*.txt`,
     recursively), with `jobs` processes. Raises PathError, registry.UnknownRuleset (for the
-    `ruleset` argument) and rules.RulesError: the cases where the tool cannot run."""
+    `ruleset` argument) and rules.RulesError: the cases where the tool cannot run.
+    `meanwhile`: work for the calling process while the worker processes check (called once,
+    after they have started; with one job, before the checks)."""
     items = find_logs(paths)
     if isinstance(ruleset, str):
         registry.load(ruleset)  # fail before any work, and let forked workers inherit it
     work = [(display, p, ruleset, werror) for display, p in items]
     jobs = max(1, jobs if jobs > 0 else (os.cpu_count() or 1))
     if jobs == 1 or len(work) < 2 or isinstance(ruleset, Ruleset):  # compiled code won't pickle
+        if meanwhile is not None:
+            meanwhile()
         return [check_file(*w) for w in work]
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     chunk = max(1, min(64, len(work) // (jobs * 8)))
     with ctx.Pool(min(jobs, len(work))) as pool:
-        return pool.map(_check_star, work, chunksize=chunk)
+        # The workers fork here, before `meanwhile` runs: no fork happens while the calling
+        # process is busy (importing, reading files).
+        pending = pool.map_async(_check_star, work, chunksize=chunk)
+        if meanwhile is not None:
+            meanwhile()
+        return pending.get()
 
 
 __all__ = ["FileResult", "PathError", "RulesError", "check_file", "check_logs", "find_logs",

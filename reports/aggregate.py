@@ -109,6 +109,24 @@ def find_result_dirs(org_dir: Path) -> list[ResultDir]:
     return found
 
 
+class _Resolver:
+    """Path.resolve() for many files in few folders: each folder is resolved once, and a file
+    that is not a symbolic link is its resolved folder / its name (one lstat, where
+    Path.resolve() takes one per path component)."""
+
+    def __init__(self):
+        self._dirs: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> Path:
+        if path.name in ("", ".", "..") or path.is_symlink():
+            return path.resolve()
+        parent = path.parent
+        d = self._dirs.get(parent)
+        if d is None:
+            d = self._dirs[parent] = parent.resolve()
+        return d / path.name
+
+
 # -- rulesets -----------------------------------------------------------------------------------
 
 def weak_min_runs(ruleset: str, benchmark: str, data_scale: str | None) -> int | None:
@@ -190,7 +208,7 @@ def build_report(roots: list[str | Path], ruleset: str | None = None, jobs: int 
                  while_checking: Callable[[], None] | None = None) -> Report:
     """Score every result under `roots`. `gate`: run the compliance and package checks first
     (the CLI always does); `bypass`: compliance.package.load_bypass()'s waivers;
-    `while_checking`: work for the main process while the package checks run in worker
+    `while_checking`: work for the main process while the compliance checks run in worker
     processes (the CLI loads its renderers then)."""
     orgs = find_orgs(roots)
     if not orgs:
@@ -203,7 +221,7 @@ def build_report(roots: list[str | Path], ruleset: str | None = None, jobs: int 
 
     def scan_all():
         # Reading the logs for their scores does not wait for the verdicts: it runs while the
-        # package checks do, and the verdicts decide afterwards which scores count.
+        # compliance checks do, and the verdicts decide afterwards which scores count.
         for rd in (rd for dirs in result_dirs for rd in dirs):
             for log in rd.logs:
                 try:
@@ -213,16 +231,19 @@ def build_report(roots: list[str | Path], ruleset: str | None = None, jobs: int 
         if while_checking is not None:
             while_checking()
 
-    file_results: dict[Path, object] = {}
+    file_results: dict[Path, object] = {}  # resolved path -> the checker's FileResult
+    resolve = _Resolver()
     findings: list[list[Diagnostic]] = [[] for _ in orgs]
     org_rulesets: list[str | None] = [ruleset] * len(orgs)
     if gate:
         from compliance.api import check_logs  # lazy: owned by the compliance helper
 
-        for fr in check_logs([str(r) for r in roots], ruleset=ruleset, jobs=jobs):
-            file_results[Path(fr.abspath).resolve()] = fr
-        org_rulesets, findings = _check_packages(orgs, ruleset, file_results, jobs, bypass,
-                                                 scan_all)
+        # The main process reads the logs for their scores and runs `while_checking` while the
+        # compliance workers check the logs (the longest part): it would otherwise only wait.
+        for fr in check_logs([str(r) for r in roots], ruleset=ruleset, jobs=jobs,
+                             meanwhile=scan_all):
+            file_results[resolve(Path(fr.abspath))] = fr
+        org_rulesets, findings = _check_packages(orgs, ruleset, file_results, jobs, bypass)
     else:
         scan_all()
 
@@ -230,7 +251,8 @@ def build_report(roots: list[str | Path], ruleset: str | None = None, jobs: int 
         package_findings = [(scope, d) for d in diags if d.is_error
                             if (scope := _scope_of(d.path, org_dir)) is not None]
         for rd in dirs:
-            _add_result(report, rd, org_ruleset, file_results, package_findings, scans, gate)
+            _add_result(report, rd, org_ruleset, file_results, package_findings, scans, gate,
+                        resolve)
 
     key = lambda r: (SCALINGS.index(r["scaling"]), r["division"], r["benchmark"],
                      r["submitter"].lower(), r["system"].lower(), r["system_id"])
@@ -251,10 +273,9 @@ def _package_findings(i: int) -> list[Diagnostic]:
 
 
 def _check_packages(orgs: list[Path], ruleset: str | None, file_results: dict, jobs: int,
-                    bypass: dict | None, meanwhile: Callable[[], None]) -> tuple[list, list]:
+                    bypass: dict | None) -> tuple[list, list]:
     """Each org's ruleset (the one given, else the one most of its logs were checked under) and
-    its package findings; orgs are checked in `jobs` processes, largest first, while the main
-    process runs `meanwhile`."""
+    its package findings; orgs are checked in `jobs` processes, largest first."""
     global _PACKAGE_WORK
     work, rulesets = [], []
     for org_dir in orgs:
@@ -278,15 +299,11 @@ def _check_packages(orgs: list[Path], ruleset: str | None, file_results: dict, j
     try:
         jobs = min(jobs, len(todo))
         if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            meanwhile()
             for i in todo:
                 findings[i] = _package_findings(i)
         else:
-            # The workers fork here, before `meanwhile` runs: no fork happens while the main
-            # process is busy (importing, reading files).
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
                 pending = [(i, pool.apply_async(_package_findings, (i,))) for i in todo]
-                meanwhile()
                 for i, result in pending:
                     findings[i] = result.get()
     finally:
@@ -321,7 +338,8 @@ def _identity(rd: ResultDir, system: SystemInfo | None) -> dict:
 
 
 def _add_result(report: Report, rd: ResultDir, org_ruleset: str | None, file_results: dict,
-                package_findings: list, scans: dict, gate: bool) -> None:
+                package_findings: list, scans: dict, gate: bool,
+                resolve: Callable[[Path], Path] = Path.resolve) -> None:
     errors: list[Diagnostic] = []
     try:
         system = _system(report, rd)
@@ -335,7 +353,7 @@ def _add_result(report: Report, rd: ResultDir, org_ruleset: str | None, file_res
     missed: list[str] = []  # runs that did not reach the target: olympic scoring drops them
     rulesets = Counter()
     for log in rd.logs:
-        fr = file_results.get(log.resolve()) if gate else None
+        fr = file_results.get(resolve(log)) if gate else None
         if gate and fr is None:
             errors.append(_diag(RP_NOT_CHECKED, "the compliance checker did not report on this "
                                 "log", log))

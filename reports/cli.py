@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_renderers() -> None:
     """Import matplotlib and compile the page template: half a second of the report's own time,
-    spent while the package checks run in their worker processes."""
+    spent while the compliance checks run in their worker processes."""
     import importlib
 
     from reports import render
@@ -52,13 +52,15 @@ def load_renderers() -> None:
     render.page_template()
 
 
-def write_report(report, out: Path, roots: list[str], title: str) -> dict[str, Path]:
-    """Write every output of `report` into `out`; returns name -> path."""
+def write_report(report, out: Path, roots: list[str], title: str, jobs: int = 1
+                 ) -> dict[str, Path]:
+    """Write every output of `report` into `out` (the plots drawn in `jobs` processes);
+    returns name -> path."""
     from reports import render
     from reports.plots import render_plots
 
     out.mkdir(parents=True, exist_ok=True)
-    plots = render_plots(report.results)
+    plots = render_plots(report.results, jobs)
     written = {}
 
     def put(name: str, content: str | bytes) -> None:
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = Path(args.out)
     try:
-        written = write_report(report, out, args.roots, args.title)
+        written = write_report(report, out, args.roots, args.title, args.jobs)
     except OSError as e:
         print(f"sciperf report: error: cannot write {e.filename or out}: {e.strerror or e}",
               file=sys.stderr)

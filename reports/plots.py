@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -33,8 +34,12 @@ PANEL_PAD_IN = 0.95  # title above and axis label below each panel
 WIDTH_IN = 10.0
 
 
+def _plotted(rows: list[dict], scaling: str, field: str) -> list[dict]:
+    return [r for r in rows if r["scaling"] == scaling and r[field] is not None]
+
+
 def plot_png(rows: list[dict], scaling: str, field: str, xlabel: str, log: bool) -> bytes | None:
-    rows = [r for r in rows if r["scaling"] == scaling and r[field] is not None]
+    rows = _plotted(rows, scaling, field)
     if not rows:
         return None
     panels: dict[str, list[dict]] = {}
@@ -87,11 +92,22 @@ def plot_png(rows: list[dict], scaling: str, field: str, xlabel: str, log: bool)
     return buf.getvalue()
 
 
-def render_plots(rows: list[dict]) -> dict[str, bytes]:
-    """File name -> PNG bytes, for the plots that have data."""
-    out = {}
-    for name, (scaling, field, xlabel, log) in PLOTS.items():
-        png = plot_png(rows, scaling, field, xlabel, log)
-        if png is not None:
-            out[name] = png
-    return out
+def _plot(args: tuple) -> bytes | None:
+    rows, name = args
+    return plot_png(rows, *PLOTS[name])
+
+
+def render_plots(rows: list[dict], jobs: int = 1) -> dict[str, bytes]:
+    """File name -> PNG bytes, for the plots that have data. With `jobs` > 1 the plots are
+    drawn at the same time, in processes forked from this one (matplotlib is imported once,
+    here, and inherited)."""
+    wanted = [name for name, (scaling, field, _, _) in PLOTS.items()
+              if _plotted(rows, scaling, field)]
+    if jobs > 1 and len(wanted) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(wanted)) - 1) as pool:
+            # the first plot here, the others in the pool meanwhile
+            pending = pool.map_async(_plot, [(rows, name) for name in wanted[1:]])
+            pngs = [_plot((rows, wanted[0])), *pending.get()]
+    else:
+        pngs = [_plot((rows, name)) for name in wanted]
+    return {name: png for name, png in zip(wanted, pngs) if png is not None}

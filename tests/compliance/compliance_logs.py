@@ -43,7 +43,7 @@ def cosmoflow_run(*, division: str = "closed", scale: str = "tiny",
         (K.SUBMISSION_STATUS, "research"), (K.SCIPERF_RULESET, K.RULESET),
         (K.DATA_SCALE, scale), (K.DATASET_CHECKSUM, checksum), (K.SEED, 7),
         (K.GLOBAL_BATCH_SIZE, 16), (K.TRAIN_SAMPLES, 256), (K.EVAL_SAMPLES, 64),
-        (K.NUMBER_OF_NODES, 1), (K.ACCELERATORS_PER_NODE, 0), (K.OPT_NAME, "sgd"),
+        (K.NUMBER_OF_NODES, 1), (K.ACCELERATORS_PER_NODE, 0), (K.OPT_NAME, "adam" if scale in ("tiny", "small") else "sgd"),
         (K.OPT_BASE_LR, 0.01), (K.OPT_LR_WARMUP_EPOCHS, 1), (K.OPT_LR_WARMUP_FACTOR, 2),
         (K.OPT_LR_DECAY_BOUNDARY_EPOCHS, [2]), (K.OPT_LR_DECAY_FACTOR, 0.5),
         (K.OPT_WEIGHT_DECAY, 0.0), (K.DROPOUT, 0.0), (K.OPT_MOMENTUM, 0.9))]

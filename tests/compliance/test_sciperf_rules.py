@@ -99,7 +99,7 @@ CASES = {
     **{f"closed_cosmoflow.yaml:{k}:REQ": ("closed", lambda r, k=k: drop(r, k))
        for k in OPT_KEYS},
     "closed_cosmoflow.yaml:opt_name:CHECK[1]":
-        ("closed", lambda r: set_value(r, K.OPT_NAME, "adam")),
+        ("closed", lambda r: set_value(r, K.OPT_NAME, "sgd")),
     "closed_cosmoflow.yaml:opt_base_learning_rate:CHECK[1]":
         ("closed", lambda r: set_value(r, K.OPT_BASE_LR, 0.0)),
     "closed_cosmoflow.yaml:opt_learning_rate_warmup_epochs:CHECK[1]":
