@@ -1,0 +1,135 @@
+"""cloudmask: the generator's scenes per second, the reader's, and one tiny run against the
+per-pixel baselines, in one run.
+
+- Scenes per second of the generator at the tiny (128 x 128), small (384 x 512) and full
+  (1200 x 1500) scene sizes, one process: the physics alone (synthesize_scene), and physics +
+  writing the HDF5 file as `sciperf data generate` does, beside the baseline of writing the
+  same arrays gzip-compressed (level 4, h5py's usual choice); then the reader's scenes per
+  second over the files just written (check, scale, cut into patches).
+- One tiny run on 2 ranks under horovodrun (`sciperf run cloudmask --np 2`): wall time from the
+  command to its exit, its time to train (run_start .. run_stop), the epochs it took and the
+  pixel accuracy it reached, beside the per-pixel baselines on the same data (the best
+  single-channel threshold and the logistic regression: their fit + score time and accuracy).
+
+    python tools/perf/bench_cloudmask_data.py [--no-run]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+COUNTS = {"tiny": 40, "small": 6, "full": 2}  # scenes per measurement: ~40 s in all, one core
+
+
+def per_second(count: int, fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return count / (time.perf_counter() - start)
+
+
+def generator_speed(scale: str, count: int, tmp: Path) -> dict:
+    import h5py
+
+    from reference_implementations.cloudmask import data
+    from reference_implementations.common.config import load_config
+
+    cfg = {**load_config("cloudmask", scale).data, "train_scenes": count,
+           "validation_scenes": 0}
+    h, w = data.scene_shape(cfg)
+    data.synthesize_scene(np.random.default_rng(0), h, w)  # warm-up (FFT plans, allocations)
+
+    def physics():
+        for i in range(count):
+            data.synthesize_scene(np.random.default_rng([1, i]), h, w)
+
+    def gzip_files():
+        out = tmp / scale / "gzip"
+        out.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            s = data.synthesize_scene(np.random.default_rng([1, i]), h, w)
+            with h5py.File(out / data.file_name(i), "w") as f:
+                for key, arr in ((data.REFS, s.refs), (data.BTS, s.bts),
+                                 (data.MASK, s.cloud.astype(np.uint8)[..., None])):
+                    f.create_dataset(key, data=arr, compression="gzip", compression_opts=4,
+                                     chunks=True)
+
+    r = {"physics": per_second(count, physics),
+         "generate": per_second(count, lambda: data.generate(tmp / scale / "gen", cfg, 1)),
+         "gzip": per_second(count, gzip_files)}
+    files = sorted((tmp / scale / "gen" / "train").glob("*.hdf"))
+    r["read"] = per_second(count, lambda: [data.load_patches(f, int(cfg["patch_size"]), (h, w))
+                                           for f in files])
+    r["MiB"] = sum(f.stat().st_size for f in files) / count / 2**20
+    r["MiB gzip"] = sum(f.stat().st_size for f in (tmp / scale / "gzip").glob("*.hdf")) \
+        / count / 2**20
+    r["size"] = f"{h} x {w}"
+    return r
+
+
+def tiny_run(tmp: Path) -> dict:
+    from reference_implementations.cloudmask import baselines
+    from reference_implementations.common.config import load_config
+    from reference_implementations.common.generate import generate
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    generate("cloudmask", "tiny", tmp / "data")
+    start = time.perf_counter()
+    rc = subprocess.run([sys.executable, "-m", "sciperf.cli", "run", "cloudmask", "--np", "2",
+                         "--scale", "tiny", "--runs", "1", "--seed", "1", "--data-dir",
+                         str(tmp / "data"), "--out", str(tmp / "runs")], cwd=ROOT, env=env,
+                        capture_output=True).returncode
+    wall = time.perf_counter() - start
+    log = tmp / "runs" / "result_0.txt"
+    recs = [json.loads(line.split(":::MLLOG", 1)[1]) for line in
+            (log.read_text().splitlines() if log.exists() else []) if ":::MLLOG" in line]
+    times = {r["key"]: r["time_ms"] for r in recs if r["key"] in ("run_start", "run_stop")}
+    evals = [r for r in recs if r["key"] == "eval_accuracy"]
+    start = time.perf_counter()
+    base = baselines.measure(tmp / "data", load_config("cloudmask", "tiny").data)
+    return {"wall": wall, "rc": rc,
+            "ttt": (times["run_stop"] - times["run_start"]) / 1000 if len(times) == 2 else None,
+            "epochs": evals[-1]["metadata"]["epoch_num"] if evals else None,
+            "accuracy": evals[-1]["value"] if evals else None,
+            "status": next((r["metadata"].get("status") for r in recs
+                            if r["key"] == "run_stop"), "none"),
+            "baseline_seconds": time.perf_counter() - start,
+            "threshold": base["threshold"]["validation_accuracy"],
+            "logistic": base["logistic"]["validation_accuracy"]}
+
+
+def main(argv: list[str]) -> int:
+    print("cloudmask generator, 1 process                         scenes/s")
+    print(f"  {'scale':<20} {'physics':>8} {'generate':>9} {'gzip-4':>8} {'speed-up':>9} "
+          f"{'read':>8} {'MiB/scene':>10} {'gzip MiB':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for scale, count in COUNTS.items():
+            r = generator_speed(scale, count, Path(tmp))
+            print(f"  {scale + ' (' + r['size'] + ')':<20} {r['physics']:8.2f} "
+                  f"{r['generate']:9.2f} {r['gzip']:8.2f} {r['generate'] / r['gzip']:8.2f}x "
+                  f"{r['read']:8.2f} {r['MiB']:10.2f} {r['MiB gzip']:9.2f}", flush=True)
+    if "--no-run" in argv:
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        r = tiny_run(Path(tmp))
+    ttt = f"{r['ttt']:.1f} s" if r["ttt"] is not None else "-"
+    acc = f"{r['accuracy']:.4f}" if r["accuracy"] is not None else "-"
+    print(f"one tiny run, 2 ranks under horovodrun: {r['wall']:.1f} s wall (exit {r['rc']}), "
+          f"time to train {ttt}, {r['epochs']} epochs, pixel accuracy {acc} ({r['status']})")
+    print(f"per-pixel baselines on the same data: {r['baseline_seconds']:.1f} s to fit and "
+          f"score; threshold {r['threshold']:.4f}, logistic regression {r['logistic']:.4f}")
+    return 0 if r["rc"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
