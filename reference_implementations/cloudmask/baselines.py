@@ -200,7 +200,8 @@ def measure(data_dir: Path, cfg: dict, max_train_pixels: int = 2_000_000, seed: 
 
 def format_report(r: dict) -> str:
     t, lg = r["threshold"], r["logistic"]
-    rows = [("always clear (majority class)", "-", r["all_clear"]),
+    majority = "clear" if r["all_clear"] >= 0.5 else "cloud"
+    rows = [(f"majority class (always {majority})", "-", max(r["all_clear"], 1 - r["all_clear"])),
             (f"best single-channel threshold: {t['channel']}, {t['rule']}",
              f"{t['train_accuracy']:.4f}", t["validation_accuracy"]),
             ("logistic regression on the 9 channels", f"{lg['train_accuracy']:.4f}",

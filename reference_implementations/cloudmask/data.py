@@ -13,19 +13,24 @@ scene centre-cropped to a multiple of the patch size and cut into non-overlappin
 (256 x 256 at full scale), the mask binarised (> 0). It reads real files unchanged; put them in
 `train/` and `validation/`.
 
-The generator builds each scene from physics a cloud mask has to get right:
-- surfaces: ocean (dark in S1-S3, darker still in the near infrared), land (vegetation bright in
-  S3, soil brighter in S5/S6, warm by day), snow and sea ice (bright in the visible like cloud,
-  but dark at 1.6 um; sea ice as polygonal floes with leads of open water);
-- clouds from fractal noise with an optical-thickness field: low water cloud, thick high ice
-  cloud and thin, streaky cirrus. Reflectance from a two-stream law, temperature from the cloud
-  top height through the lapse rate (low cloud can sit in a polar inversion, warmer than the
-  ice below), emissivity from the optical thickness, ice more absorbing at 12 um than 11 um,
-  water droplets reflecting sunlight at 3.7 um;
-- the atmosphere: water vapour (split-window difference, the 1.375 um band that hides the
-  surface unless the air is dry), Rayleigh path reflectance, sun glint on the ocean;
-- the sensor: noise, and values quantised to the instrument's precision (which also keeps the
-  files bit-identical across machines whose maths libraries differ in the last bit).
+The generator builds each daytime scene from the physics a cloud mask has to get right:
+- surfaces: ocean (dark in S1-S3, darker still in the near infrared, sun glint), land
+  (vegetation bright in S3, soil brighter in S5/S6, warm by day, cooler with altitude), snow
+  and sea ice (bright in the visible like cloud, dark at 1.6 um; sea ice as polygonal floes
+  with warm leads), all heterogeneous at the 1 km pixel scale as real surfaces are;
+- clouds from fractal noise with an optical-thickness field: low convective cloud (decks or
+  broken cumulus), thin mid-level sheets, thick high cloud, thin streaky cirrus. Reflectance
+  from a two-stream law; cloud-top temperature from its height through the lapse rate (low
+  cloud can sit in a polar inversion, warmer than the ice below); phase from the top
+  temperature (ice crystals dark at 1.6 um and 3.7 um, droplets bright); emissivity from the
+  optical thickness, ice more absorbing at 12 than at 11 um, so thin cirrus is nearly
+  transparent in the visible but cold in the thermal;
+- the atmosphere: water vapour varying across the scene (the clear-sky split-window
+  difference, and the 1.375 um band that hides the surface and low cloud unless the air is
+  dry), haze and dust plumes (bright, not cloud), Rayleigh path reflectance;
+- the sensor: a wider point-spread function in the thermal than in the visible, noise, and
+  values quantised to the instrument's precision (which also keeps the files bit-identical
+  across machines whose maths libraries differ in the last bit).
 The label is the cloud that is really there (optical thickness > LABEL_TAU): what the Bayesian
 mask estimates. Scale changes scene size and count only; the physics is the same.
 """
@@ -631,7 +636,7 @@ def load_patches(path, patch: int, expected_shape=None) -> tuple[np.ndarray, np.
 
 def make_dataset(files: list[Path], cfg: dict, *, batch_size: int, training: bool,
                  shuffle_seed: int | None):
-    """Patches of these scenes as (x, y) batches: x (B, P, P, 9) standardised channels, y
+    """Patches of these scenes as (x, y) batches: x (B, P, P, 9) scaled channels, y
     (B, P, P, 1) in {0, 1}. Training: files and patches shuffled from shuffle_seed, random
     flips and quarter turns (clouds, ice and land have no preferred orientation), full
     batches only."""

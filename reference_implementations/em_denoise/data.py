@@ -249,15 +249,19 @@ def generate(out_dir: Path, cfg: dict, seed: int, part: int = 0, parts: int = 1)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".partial")
         n, size = counts[split], gen.size
-        with h5py.File(tmp, "w") as f:
-            ds = f.create_dataset(IMAGES_KEY, shape=(n, size, size, 1), dtype="float32")
-            for start in range(0, n, _WRITE_BLOCK):
-                stop = min(n, start + _WRITE_BLOCK)
-                block = np.empty((stop - start, size, size, 1), dtype=np.float32)
-                for k in range(start, stop):
-                    s = gen.sample(seed, split, k, with_noise=kind == "noisy")
-                    block[k - start, :, :, 0] = s.noisy if kind == "noisy" else s.clean
-                ds[start:stop] = block
+        try:
+            with h5py.File(tmp, "w") as f:
+                ds = f.create_dataset(IMAGES_KEY, shape=(n, size, size, 1), dtype="float32")
+                for start in range(0, n, _WRITE_BLOCK):
+                    stop = min(n, start + _WRITE_BLOCK)
+                    block = np.empty((stop - start, size, size, 1), dtype=np.float32)
+                    for k in range(start, stop):
+                        s = gen.sample(seed, split, k, with_noise=kind == "noisy")
+                        block[k - start, :, :, 0] = s.noisy if kind == "noisy" else s.clean
+                    ds[start:stop] = block
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # the manifest hashes every file in the folder
+            raise
         os.replace(tmp, path)
         written.append(path)
     return written

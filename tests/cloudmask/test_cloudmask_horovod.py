@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import REPO, env, mllog_records, sciperf
+from tests.support import REPO, env, mllog_records, sciperf
 from reference_implementations.common.config import load_config
 from sciperf import vocab as K
 from tools.launcher import RunPlan
