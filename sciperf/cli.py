@@ -116,7 +116,12 @@ def cmd_run(a) -> int:
         overrides += [f"run.org={a.org}", f"run.platform={a.system}"]
     plan = RunPlan(a.benchmark, a.scale, a.np, a.hosts, a.launcher, a.data_dir, overrides)
     out = result_dir(a.out, a.benchmark, a.org, a.system, weak=a.models > 0)
-    results = run_many(plan, out, a.runs, a.seed, a.models)
+    try:
+        results = run_many(plan, out, a.runs, a.seed, a.models)
+    except KeyboardInterrupt as e:
+        print(f"sciperf run: stopped ({e or 'interrupted'}); the runs in flight were stopped and "
+              "their logs end with run_stop aborted", file=sys.stderr)
+        return 1
     failed = [str(r) for r, rc in results if rc != 0]
     print(f"sciperf run: {len(results) - len(failed)} of {len(results)} runs reached the target"
           f"; logs in {out}")

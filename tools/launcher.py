@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -66,18 +67,37 @@ def run_many(plan: RunPlan, out: Path, runs: int, seed: int | None, models: int 
     count = models or runs
     first = seed if seed is not None else secrets.randbelow(2**31 - 1_000_000)
     finished, running = [], []
-    for i in range(count):
-        result = out / f"result_{i}.txt"
-        cmd = plan.command(first + i, result)
-        echo(f"sciperf run: {result}  (seed {first + i})\n  $ {shlex.join(cmd)}")
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env=_env())
-        job = (result, proc, time.perf_counter())
-        if models:  # throughput mode: all instances at once
-            running.append(job)
-        else:  # strong scaling: one run after the other
-            finished.append(_wait(job, echo))
-    return finished + [_wait(job, echo) for job in running]
+    # A scheduler stops `sciperf run` with SIGTERM: pass it on to the launcher of the runs in
+    # flight (horovodrun then stops its ranks, whose logs end with run_stop aborted) instead of
+    # leaving them behind as orphans.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        for i in range(count):
+            result = out / f"result_{i}.txt"
+            cmd = plan.command(first + i, result)
+            echo(f"sciperf run: {result}  (seed {first + i})\n  $ {shlex.join(cmd)}")
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, env=_env())
+            running.append((result, proc, time.perf_counter()))
+            if not models:  # strong scaling: one run after the other
+                finished.append(_wait(running[-1], echo))
+                running.pop()
+        while running:  # throughput mode: all instances at once
+            finished.append(_wait(running[0], echo))
+            running.pop(0)
+    except KeyboardInterrupt:
+        for _, proc, _ in running:
+            proc.terminate()
+        for _, proc, _ in running:
+            proc.wait()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return finished
+
+
+def _raise_interrupt(signum, _frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _wait(job, echo):

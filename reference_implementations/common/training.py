@@ -160,7 +160,10 @@ def check_local_data(cfg: Config, data, world) -> tuple[dict, str | None]:
             raise DataError(data_dir, f"no {split} files found")
         mine = shard_files(listed[split], world.rank, world.size)
         reads[split] = (mine or listed[split], mine is not None or world.size == 1)
-    every_file = [Path(f) for files, _ in reads.values() for f in files]
+    # A split entry may be a folder holding files that belong together (EM denoise's noisy and
+    # clean pair): verify every file below it.
+    entries = [Path(f) for files, _ in reads.values() for f in files]
+    every_file = [p for e in entries for p in (sorted(e.rglob("*")) if e.is_dir() else [e])]
     checksum = verify_manifest(data_dir, [f for f in every_file if f.is_file()])
     checked = {split: (files, by_file, {str(f): data.check_file(f, cfg.data) for f in files})
                for split, (files, by_file) in reads.items()}

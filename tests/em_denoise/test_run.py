@@ -86,10 +86,6 @@ def test_noisy_and_clean_shapes_disagree(tmp_path, tiny_data):
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="the harness verifies only list_splits entries that are "
-                   "files (training.prepare_data: `if Path(f).is_file()`); em_denoise's entries "
-                   "are split folders holding the noisy/clean pair, so its HDF5 files are not "
-                   "checked against MANIFEST.json until prepare_data expands folders")
 def test_manifest_catches_a_modified_file(tmp_path, tiny_data):
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
