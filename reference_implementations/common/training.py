@@ -201,7 +201,7 @@ def collective(fn, name: str):
     if failure is not None:
         raise failure
     if errors:
-        raise RunAborted(f"another rank failed: {errors[0]}")
+        raise RunAborted(errors[0])  # another rank's data error, word for word
     return result
 
 
