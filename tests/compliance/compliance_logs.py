@@ -5,6 +5,7 @@ drop, change, move or add any record and know exactly which rule that breaks."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 import shutil
 from dataclasses import dataclass, field, replace
@@ -12,7 +13,9 @@ from pathlib import Path
 
 from mlperf_logging.mllog.mllog import MLLogger
 
+from compliance import registry
 from compliance.rules import Ruleset
+from reference_implementations.common.config import load_config
 from sciperf import vocab as K
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,32 +34,78 @@ class Rec:
     delay_ms: int = 0  # extra time before this record (and so every later one)
 
 
-def cosmoflow_run(*, division: str = "closed", scale: str = "tiny",
-                  checksum: str = TEST_CHECKSUM, errors=(0.62, 0.41, 0.11),
+def shipped_table(benchmark: str) -> tuple[dict, dict]:
+    """(targets, checksums) as the shipped `<benchmark>.yaml` sets them, run as the engine runs
+    its BEGIN block."""
+    rf = next(f for f in registry.load(K.RULESET).files if f.short == f"{benchmark}.yaml")
+    s: dict = {}
+    exec(rf.begin.code, {"s": s, "enqueue_config": lambda c: None, "math": math}, {"s": s})
+    return s["targets"], s["checksums"]
+
+
+# Metrics bounded above (cloudmask's pixel accuracy lies in [0, 1]); the others are not.
+METRIC_MAX = {"pixel_accuracy": 1.0}
+
+
+def reaching_values(benchmark: str) -> tuple[float, ...]:
+    """Three epochs' metric values, the last of which reaches every scale's target (the shipped
+    table's) and no earlier one does."""
+    b = K.BENCHMARKS[benchmark]
+    targets = shipped_table(benchmark)[0].values()
+    if not b.higher_is_better:
+        hardest = min(targets)
+        return (hardest * 5, hardest * 3, hardest * 0.9)
+    hardest = max(targets)
+    top = METRIC_MAX.get(b.metric_name)
+    last = hardest + 1.0 if top is None else (hardest + top) / 2
+    return (hardest * 0.8, hardest * 0.9, last)
+
+
+def missing_values(benchmark: str) -> tuple[float, ...]:
+    """Metric values of a run that never reaches the target of any scale."""
+    b = K.BENCHMARKS[benchmark]
+    targets = shipped_table(benchmark)[0].values()
+    if not b.higher_is_better:
+        return tuple(max(targets) * f for f in (3, 2, 1.5))
+    return tuple(min(targets) * f for f in (0.7, 0.8, 0.9))
+
+
+def benchmark_run(benchmark: str, *, division: str = "closed", scale: str = "tiny",
+                  checksum: str = TEST_CHECKSUM, values=None,
                   status: str = K.SUCCESS) -> list[Rec]:
-    """A compliant CosmoFlow run's records, in the harness's order. `errors`: the eval_error of
-    each epoch (the last reaches every scale's target)."""
+    """A compliant run's records, in the harness's order (reference_implementations/common/
+    training.py), with the reference config's optimizer for the scale. `values`: the quality
+    metric of each epoch (default: reaching_values, whose last reaches every scale's target)."""
+    b = K.BENCHMARKS[benchmark]
+    optimizer = load_config(benchmark, scale).train["optimizer"]
     recs = [Rec("event", K.CACHE_CLEAR, True), Rec("start", K.INIT_START)]
     recs += [Rec("event", k, v) for k, v in (
-        (K.SUBMISSION_BENCHMARK, "cosmoflow"), (K.SUBMISSION_ORG, "SciPerf tests"),
+        (K.SUBMISSION_BENCHMARK, benchmark), (K.SUBMISSION_ORG, "SciPerf tests"),
         (K.SUBMISSION_PLATFORM, "2xCPU"), (K.SUBMISSION_DIVISION, division),
         (K.SUBMISSION_STATUS, "research"), (K.SCIPERF_RULESET, K.RULESET),
         (K.DATA_SCALE, scale), (K.DATASET_CHECKSUM, checksum), (K.SEED, 7),
         (K.GLOBAL_BATCH_SIZE, 16), (K.TRAIN_SAMPLES, 256), (K.EVAL_SAMPLES, 64),
-        (K.NUMBER_OF_NODES, 1), (K.ACCELERATORS_PER_NODE, 0), (K.OPT_NAME, "adam" if scale in ("tiny", "small") else "sgd"),
+        (K.NUMBER_OF_NODES, 1), (K.ACCELERATORS_PER_NODE, 0), (K.OPT_NAME, optimizer),
         (K.OPT_BASE_LR, 0.01), (K.OPT_LR_WARMUP_EPOCHS, 1), (K.OPT_LR_WARMUP_FACTOR, 2),
         (K.OPT_LR_DECAY_BOUNDARY_EPOCHS, [2]), (K.OPT_LR_DECAY_FACTOR, 0.5),
-        (K.OPT_WEIGHT_DECAY, 0.0), (K.DROPOUT, 0.0), (K.OPT_MOMENTUM, 0.9))]
+        (K.OPT_WEIGHT_DECAY, 0.0), (K.DROPOUT, 0.0))]
+    if optimizer == "sgd":
+        recs.append(Rec("event", K.OPT_MOMENTUM, 0.9))
     recs += [Rec("end", K.INIT_STOP), Rec("start", K.RUN_START)]
-    for epoch, err in enumerate(errors, 1):
+    for epoch, value in enumerate(reaching_values(benchmark) if values is None else values, 1):
         recs += [Rec("start", K.EPOCH_START, metadata={K.EPOCH_NUM: epoch}),
                  Rec("end", K.EPOCH_STOP, metadata={K.EPOCH_NUM: epoch, "train_loss": 0.5}),
                  Rec("start", K.EVAL_START, metadata={K.EPOCH_NUM: epoch}),
-                 Rec("event", K.EVAL_ERROR, err,
-                     metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: "mae"}),
+                 Rec("event", b.metric_key, value,
+                     metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: b.metric_name}),
                  Rec("end", K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})]
     recs.append(Rec("end", K.RUN_STOP, metadata={K.STATUS: status}))
     return recs
+
+
+def cosmoflow_run(**kw) -> list[Rec]:
+    """benchmark_run("cosmoflow", ...), for the tests that need any compliant log."""
+    return benchmark_run("cosmoflow", **kw)
 
 
 def write_log(path: Path, recs: list[Rec], prefix: str = "", start_ms: int = 1_700_000_000_000,
@@ -131,19 +180,27 @@ def move_before(recs, key, anchor, nth=0):
 
 # -- a copy of the ruleset with the checksum table filled in ------------------------------------
 
-_CHECKSUMS = re.compile(r"^(\s*)s\['checksums'\] = \{.*\}$", re.M)
+# The table's dict may span lines (no value holds a brace).
+_CHECKSUMS = re.compile(r"^([ \t]*)s\['checksums'\] = \{[^{}]*\}[ \t]*$", re.M)
 
 
-def ruleset_with_checksums(tmp: Path, checksums: dict) -> Ruleset:
-    """sciperf-1.0.0 as shipped, except for the per-scale checksum table in cosmoflow.yaml."""
+def benchmarks_with_rules() -> list[str]:
+    """The benchmarks sciperf-1.0.0 has a `<benchmark>.yaml` for."""
+    return sorted(b for b in K.BENCHMARKS if (SCIPERF_DIR / f"{b}.yaml").is_file())
+
+
+def ruleset_with_checksums(tmp: Path, checksums: dict, benchmarks=None) -> Ruleset:
+    """sciperf-1.0.0 as shipped, except for the per-scale checksum table (`checksums`) in each
+    of `benchmarks`' `<benchmark>.yaml` (default: every benchmark with rule files)."""
     root = tmp / "rulesets"
     folder = root / K.RULESET
     shutil.copytree(SCIPERF_DIR, folder)
-    path = folder / "cosmoflow.yaml"
-    text = path.read_text()
-    text, n = _CHECKSUMS.subn(lambda m: f"{m.group(1)}s['checksums'] = {checksums!r}", text)
-    assert n == 1, "cosmoflow.yaml must hold exactly one s['checksums'] = {...} line"
-    path.write_text(text)
+    for b in benchmarks_with_rules() if benchmarks is None else benchmarks:
+        path = folder / f"{b}.yaml"
+        text = path.read_text()
+        text, n = _CHECKSUMS.subn(lambda m: f"{m.group(1)}s['checksums'] = {checksums!r}", text)
+        assert n == 1, f"{b}.yaml must hold exactly one s['checksums'] = {{...}} table"
+        path.write_text(text)
     return Ruleset.load(K.RULESET, root, K.RULESET)
 
 

@@ -1,29 +1,31 @@
-"""sciperf-1.0.0: a compliant CosmoFlow log passes; for every rule of the ruleset there is a log
-that breaks exactly that rule, and the finding names it; mlperf-logging's checker, run on our
-rule files, gives the same verdicts."""
+"""sciperf-1.0.0: for every benchmark with rule files, a compliant log passes; for every rule of
+the ruleset there is a log of each benchmark that breaks exactly that rule, and the finding names
+it; mlperf-logging's checker, run on our rule files, gives the same verdicts."""
 
 from __future__ import annotations
 
 import pytest
 
-from compliance import registry
 from compliance.api import check_file
 from tests.compliance.compliance_logs import (
-    TEST_CHECKSUM, Rec, cosmoflow_run, delay, drop, insert_after, move_after, move_before,
-    mlperf_verdict, ruleset_with_checksums, set_meta, set_value, write_log)
+    TEST_CHECKSUM, Rec, benchmark_run, benchmarks_with_rules, cosmoflow_run, delay, drop,
+    insert_after, missing_values, move_after, move_before, mlperf_verdict,
+    ruleset_with_checksums, set_meta, set_value, shipped_table, write_log)
 from sciperf import vocab as K
 
 RECORDED = {"tiny": TEST_CHECKSUM, "small": None, "full": TEST_CHECKSUM}
 OPT_KEYS = (K.OPT_NAME, K.OPT_BASE_LR, K.OPT_LR_WARMUP_EPOCHS, K.OPT_LR_WARMUP_FACTOR,
             K.OPT_LR_DECAY_BOUNDARY_EPOCHS, K.OPT_LR_DECAY_FACTOR, K.OPT_WEIGHT_DECAY, K.DROPOUT)
+BENCHMARKS = benchmarks_with_rules()
+COMMON_FILES = ("common.yaml", "closed_common.yaml", "open_common.yaml")
 
 
 def _ins(anchor, rec):
     return lambda r: insert_after(r, anchor, rec)
 
 
-# rule id -> (division, edit of the compliant run)
-CASES = {
+# rule id -> (division, edit of a benchmark's compliant run): the common files' rules
+COMMON_CASES = {
     "common.yaml:sciperf_ruleset:REQ": ("closed", lambda r: drop(r, K.SCIPERF_RULESET)),
     "common.yaml:sciperf_ruleset:CHECK[1]":
         ("closed", lambda r: set_value(r, K.SCIPERF_RULESET, "sciperf-0.9.0")),
@@ -90,54 +92,66 @@ CASES = {
        for k in (K.GLOBAL_BATCH_SIZE, K.TRAIN_SAMPLES, K.EVAL_SAMPLES, K.NUMBER_OF_NODES)},
     "common.yaml:accelerators_per_node:CHECK[1]":
         ("closed", lambda r: set_value(r, K.ACCELERATORS_PER_NODE, -1)),
-    # closed_cosmoflow.yaml replaces these in the closed division, so they show in the open one
+    # closed_<benchmark>.yaml replaces these in the closed division, so they show in the open one
     **{f"common.yaml:{k}:REQ": ("open", lambda r, k=k: drop(r, k)) for k in OPT_KEYS},
     "closed_common.yaml:submission_benchmark:REQ":
         ("closed", lambda r: drop(r, K.SUBMISSION_BENCHMARK)),
     "open_common.yaml:submission_benchmark:REQ":
         ("open", lambda r: drop(r, K.SUBMISSION_BENCHMARK)),
-    **{f"closed_cosmoflow.yaml:{k}:REQ": ("closed", lambda r, k=k: drop(r, k))
-       for k in OPT_KEYS},
-    "closed_cosmoflow.yaml:opt_name:CHECK[1]":
-        ("closed", lambda r: set_value(r, K.OPT_NAME, "sgd")),
-    "closed_cosmoflow.yaml:opt_base_learning_rate:CHECK[1]":
-        ("closed", lambda r: set_value(r, K.OPT_BASE_LR, 0.0)),
-    "closed_cosmoflow.yaml:opt_learning_rate_warmup_epochs:CHECK[1]":
-        ("closed", lambda r: set_value(r, K.OPT_LR_WARMUP_EPOCHS, -1)),
-    "closed_cosmoflow.yaml:opt_learning_rate_warmup_factor:CHECK[1]":
-        ("closed", lambda r: set_value(r, K.OPT_LR_WARMUP_FACTOR, -2)),
-    "closed_cosmoflow.yaml:opt_weight_decay:CHECK[1]":
-        ("closed", lambda r: set_value(r, K.OPT_WEIGHT_DECAY, -0.1)),
-    "closed_cosmoflow.yaml:dropout:CHECK[1]":
-        ("closed", lambda r: set_value(r, K.DROPOUT, 1.0)),
-    "cosmoflow.yaml:data_scale:REQ": ("closed", lambda r: drop(r, K.DATA_SCALE)),
-    "cosmoflow.yaml:data_scale:CHECK[1]": ("closed", lambda r: set_value(r, K.DATA_SCALE, "huge")),
-    "cosmoflow.yaml:data_scale:CHECK[2]":
-        ("open", lambda r: move_after(r, K.DATA_SCALE, K.DATASET_CHECKSUM)),
-    "cosmoflow.yaml:dataset_checksum:REQ": ("closed", lambda r: drop(r, K.DATASET_CHECKSUM)),
-    "cosmoflow.yaml:dataset_checksum:CHECK[1]":
-        ("closed", lambda r: set_value(r, K.DATA_SCALE, "small")),
-    "cosmoflow.yaml:dataset_checksum:CHECK[2]":
-        ("open", lambda r: set_value(r, K.DATASET_CHECKSUM, "f" * 64)),
-    "cosmoflow.yaml:eval_error:REQ": ("closed", lambda r: drop(r, K.EVAL_ERROR)),
-    "cosmoflow.yaml:eval_error:CHECK[1]":
-        ("closed", lambda r: set_meta(r, K.EVAL_ERROR, {K.METRIC_NAME: "mae"})),
-    "cosmoflow.yaml:eval_error:CHECK[2]":
-        ("closed", lambda r: set_meta(r, K.EVAL_ERROR, {K.EPOCH_NUM: 1, K.METRIC_NAME: "rmse"})),
-    "cosmoflow.yaml:eval_error:ATLEAST_ONE_CHECK":
-        ("open", lambda r: [Rec(x.kind, x.key, 0.35, x.metadata) if x.key == K.EVAL_ERROR
-                            else x for x in r]),
 }
+
+
+def benchmark_cases(benchmark: str) -> dict:
+    """rule id -> (division, edit of the compliant run) for the benchmark's own three files, which
+    have the same rules for every benchmark (test_the_benchmarks_rule_files_have_the_same_rules)."""
+    b = K.BENCHMARKS[benchmark]
+    metric, closed, both = b.metric_key, f"closed_{benchmark}.yaml", f"{benchmark}.yaml"
+    missed = missing_values(benchmark)
+    return {
+        # closed_<b>.yaml replaces common.yaml's rules for these keys in the closed division
+        **{f"{closed}:{k}:REQ": ("closed", lambda r, k=k: drop(r, k)) for k in OPT_KEYS},
+        f"{closed}:opt_name:CHECK[1]":  # an optimizer no scale's reference uses
+            ("closed", lambda r: set_value(r, K.OPT_NAME, "lamb")),
+        f"{closed}:opt_base_learning_rate:CHECK[1]":
+            ("closed", lambda r: set_value(r, K.OPT_BASE_LR, 0.0)),
+        f"{closed}:opt_learning_rate_warmup_epochs:CHECK[1]":
+            ("closed", lambda r: set_value(r, K.OPT_LR_WARMUP_EPOCHS, -1)),
+        f"{closed}:opt_learning_rate_warmup_factor:CHECK[1]":
+            ("closed", lambda r: set_value(r, K.OPT_LR_WARMUP_FACTOR, -2)),
+        f"{closed}:opt_weight_decay:CHECK[1]":
+            ("closed", lambda r: set_value(r, K.OPT_WEIGHT_DECAY, -0.1)),
+        f"{closed}:dropout:CHECK[1]": ("closed", lambda r: set_value(r, K.DROPOUT, 1.0)),
+        f"{both}:data_scale:REQ": ("closed", lambda r: drop(r, K.DATA_SCALE)),
+        f"{both}:data_scale:CHECK[1]": ("closed", lambda r: set_value(r, K.DATA_SCALE, "huge")),
+        f"{both}:data_scale:CHECK[2]":
+            ("open", lambda r: move_after(r, K.DATA_SCALE, K.DATASET_CHECKSUM)),
+        f"{both}:dataset_checksum:REQ": ("closed", lambda r: drop(r, K.DATASET_CHECKSUM)),
+        f"{both}:dataset_checksum:CHECK[1]":  # RECORDED has no checksum for small
+            ("closed", lambda r: set_value(r, K.DATA_SCALE, "small")),
+        f"{both}:dataset_checksum:CHECK[2]":
+            ("open", lambda r: set_value(r, K.DATASET_CHECKSUM, "f" * 64)),
+        f"{both}:{metric}:REQ": ("closed", lambda r: drop(r, metric)),
+        f"{both}:{metric}:CHECK[1]":
+            ("closed", lambda r: set_meta(r, metric, {K.METRIC_NAME: b.metric_name})),
+        f"{both}:{metric}:CHECK[2]":
+            ("closed", lambda r: set_meta(r, metric, {K.EPOCH_NUM: 1, K.METRIC_NAME: "rmse"})),
+        f"{both}:{metric}:ATLEAST_ONE_CHECK":  # status success, but no epoch reaches the target
+            ("open", lambda r: [Rec(x.kind, x.key, missed[0], x.metadata) if x.key == metric
+                                else x for x in r]),
+    }
+
+
+def cases(benchmark: str) -> dict:
+    """Every rule the benchmark's logs are checked against -> a log of it that breaks only it."""
+    return {**COMMON_CASES, **benchmark_cases(benchmark)}
+
+
+CASE_IDS = [(b, rid) for b in BENCHMARKS for rid in sorted(cases(b))]
 
 
 @pytest.fixture(scope="module")
 def rules(tmp_path_factory):
     return ruleset_with_checksums(tmp_path_factory.mktemp("rs"), RECORDED)
-
-
-# The benchmarks CASES covers; the common files' rules are covered through the first one.
-COVERED = ("cosmoflow",)
-COMMON_FILES = ("common.yaml", "closed_common.yaml", "open_common.yaml")
 
 
 def benchmark_files(rs) -> dict[str, list]:
@@ -148,29 +162,39 @@ def benchmark_files(rs) -> dict[str, list]:
                                                       f"{b}.yaml")] for b in sorted(names)}
 
 
-def test_every_rule_has_a_case(rules):
+def test_every_benchmark_with_rules_is_covered(rules):
+    assert sorted(benchmark_files(rules)) == BENCHMARKS
+    assert set(BENCHMARKS) <= set(K.BENCHMARKS) and len(BENCHMARKS) >= 3
+
+
+@pytest.mark.parametrize("benchmark", BENCHMARKS)
+def test_every_rule_has_a_case(rules, benchmark):
     files = [rf for rf in rules.files if rf.short in COMMON_FILES]
-    files += [rf for b in COVERED for rf in benchmark_files(rules)[b]]
+    files += benchmark_files(rules)[benchmark]
+    assert len(files) == len(COMMON_FILES) + 3
     ids = [rid for rf in files for rid in rf.rule_ids()]
-    assert len(ids) > 60
-    assert sorted(set(ids) - set(CASES)) == []  # a rule without a log that breaks it
-    assert sorted(set(CASES) - set(ids)) == []  # a case for a rule that no longer exists
+    assert len(ids) > 80
+    assert sorted(set(ids) - set(cases(benchmark))) == []  # a rule without a log that breaks it
+    assert sorted(set(cases(benchmark)) - set(ids)) == []  # a case for a rule that no longer exists
 
 
-@pytest.mark.parametrize("benchmark", sorted(K.BENCHMARKS))
-def test_every_benchmark_with_rules_has_cases(rules, benchmark):
-    if benchmark in COVERED:
-        return
-    if benchmark not in benchmark_files(rules):
-        pytest.skip(f"sciperf-1.0.0 has no rule files for {benchmark} yet")
-    pytest.skip(f"{benchmark}'s rule files have no per-rule cases here yet: add a log that "
-                "breaks each of its rules to CASES and the benchmark to COVERED")
+def test_the_benchmarks_rule_files_have_the_same_rules(rules):
+    """The three files of each benchmark differ only in names, tables and bounds: the same rule
+    ids once the benchmark's name and metric key are abstracted away."""
+    def shape(benchmark):
+        b = K.BENCHMARKS[benchmark]
+        return sorted(rid.replace(benchmark, "B").replace(b.metric_key, "M")
+                      for rf in benchmark_files(rules)[benchmark] for rid in rf.rule_ids())
+    first, *others = BENCHMARKS
+    for b in others:
+        assert shape(b) == shape(first), b
 
 
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_a_log_that_breaks_exactly_one_rule(rules, tmp_path, rule_id):
-    division, edit = CASES[rule_id]
-    log = write_log(tmp_path / "result_0.txt", edit(cosmoflow_run(division=division)))
+@pytest.mark.parametrize(("benchmark", "rule_id"), CASE_IDS)
+def test_a_log_that_breaks_exactly_one_rule(rules, tmp_path, benchmark, rule_id):
+    division, edit = cases(benchmark)[rule_id]
+    log = write_log(tmp_path / "result_0.txt",
+                    edit(benchmark_run(benchmark, division=division)))
     r = check_file("result_0.txt", log, rules)
     errors = [d for d in r.diagnostics if d.severity == "error"]
     assert r.verdict == "fail"
@@ -185,42 +209,38 @@ def test_a_log_that_breaks_exactly_one_rule(rules, tmp_path, rule_id):
 
 @pytest.mark.parametrize("division", K.DIVISIONS)
 @pytest.mark.parametrize("scale", K.SCALES)
-def test_compliant_cosmoflow_logs_pass(tmp_path, division, scale):
+@pytest.mark.parametrize("benchmark", BENCHMARKS)
+def test_compliant_logs_pass(tmp_path, benchmark, division, scale):
     rules = ruleset_with_checksums(tmp_path, {s: TEST_CHECKSUM for s in K.SCALES})
-    log = write_log(tmp_path / "result_0.txt", cosmoflow_run(division=division, scale=scale),
+    log = write_log(tmp_path / "result_0.txt",
+                    benchmark_run(benchmark, division=division, scale=scale),
                     prefix="[1,0]<stdout>:")
     r = check_file("result_0.txt", log, rules)
     assert (r.verdict, r.diagnostics, r.ruleset, r.benchmark) == ("pass", [], K.RULESET,
-                                                                  "cosmoflow")
+                                                                  benchmark)
     assert mlperf_verdict(log, f"{K.RULESET}/common.yaml", rules.root) is True
 
 
-def shipped_table() -> tuple[dict, dict]:
-    """(targets, checksums) as the shipped cosmoflow.yaml sets them, run by the engine itself."""
-    rs = registry.load(K.RULESET)
-    rf = next(f for f in rs.files if f.short == "cosmoflow.yaml")
-    s: dict = {}
-    exec(rf.begin.code, {"s": s, "enqueue_config": lambda c: None}, {"s": s})
-    return s["targets"], s["checksums"]
-
-
-def test_the_shipped_table_covers_every_scale():
-    targets, checksums = shipped_table()
+@pytest.mark.parametrize("benchmark", BENCHMARKS)
+def test_the_shipped_table_covers_every_scale(benchmark):
+    targets, checksums = shipped_table(benchmark)
     assert set(targets) == set(K.SCALES) == set(checksums)
     assert all(isinstance(t, float) and t > 0 for t in targets.values())
+    if K.BENCHMARKS[benchmark].metric_name == "pixel_accuracy":
+        assert all(t <= 1 for t in targets.values())
     assert all(c is None or (isinstance(c, str) and len(c) == 64) for c in checksums.values())
 
 
 @pytest.mark.parametrize("scale", K.SCALES)
-def test_the_shipped_ruleset_never_passes_an_unrecorded_dataset(tmp_path, scale):
-    _, checksums = shipped_table()
-    recorded = checksums[scale]
+@pytest.mark.parametrize("benchmark", BENCHMARKS)
+def test_the_shipped_ruleset_never_passes_an_unrecorded_dataset(tmp_path, benchmark, scale):
+    recorded = shipped_table(benchmark)[1][scale]
     log = write_log(tmp_path / "result_0.txt",
-                    cosmoflow_run(scale=scale, checksum=recorded or TEST_CHECKSUM))
+                    benchmark_run(benchmark, scale=scale, checksum=recorded or TEST_CHECKSUM))
     r = check_file("result_0.txt", log)  # the ruleset the log names: the shipped one
     if recorded is None:
         assert [d.extra["rule"] for d in r.diagnostics] == [
-            "cosmoflow.yaml:dataset_checksum:CHECK[1]"]
+            f"{benchmark}.yaml:dataset_checksum:CHECK[1]"]
         assert "no official dataset checksum" in r.diagnostics[0].message
     else:
         assert r.verdict == "pass", r.diagnostics
@@ -238,20 +258,25 @@ def test_unknown_benchmark_and_ruleset(tmp_path, rules):
     assert [d.code for d in r.diagnostics] == ["SP302"] and r.verdict == "fail"
 
 
-def test_a_non_converged_run(tmp_path, rules):
-    """What the harness logs when the target is not reached: aborted, errors above target."""
+@pytest.mark.parametrize("benchmark", BENCHMARKS)
+def test_a_non_converged_run(tmp_path, rules, benchmark):
+    """What the harness logs when the target is not reached: aborted, no value reaching it."""
     log = write_log(tmp_path / "result_0.txt",
-                    cosmoflow_run(errors=(0.7, 0.5, 0.4), status=K.ABORTED))
+                    benchmark_run(benchmark, values=missing_values(benchmark),
+                                  status=K.ABORTED))
     r = check_file("result_0.txt", log, rules)
-    assert sorted(d.extra["rule"] for d in r.diagnostics) == [
-        "common.yaml:run_stop:ATLEAST_ONE_CHECK", "cosmoflow.yaml:eval_error:ATLEAST_ONE_CHECK"]
+    metric = K.BENCHMARKS[benchmark].metric_key
+    assert sorted(d.extra["rule"] for d in r.diagnostics) == sorted([
+        "common.yaml:run_stop:ATLEAST_ONE_CHECK", f"{benchmark}.yaml:{metric}:ATLEAST_ONE_CHECK"])
     assert {d.code for d in r.diagnostics} == {"SP203"}
+    assert mlperf_verdict(log, f"{K.RULESET}/common.yaml", rules.root) is False
 
 
-def test_the_rule_files_agree_with_the_shared_vocabulary(rules):
+@pytest.mark.parametrize("benchmark", BENCHMARKS)
+def test_the_rule_files_agree_with_the_shared_vocabulary(rules, benchmark):
     files = {rf.short: rf for rf in rules.files}
-    chain = [files[n] for n in ("common.yaml", "closed_common.yaml", "closed_cosmoflow.yaml",
-                                "cosmoflow.yaml")]
+    chain = [files[n] for n in ("common.yaml", "closed_common.yaml", f"closed_{benchmark}.yaml",
+                                f"{benchmark}.yaml")]
     exactly_once = {k for rf in chain for k, r in rf.keys.items() if r.req == "EXACTLY_ONE"}
     assert set(K.REQUIRED_ONCE) <= exactly_once
     common = files["common.yaml"]
@@ -259,9 +284,13 @@ def test_the_rule_files_agree_with_the_shared_vocabulary(rules):
     status_check = common.keys[K.SUBMISSION_STATUS].checks[0].expr
     assert all(repr(d) in division_check for d in K.DIVISIONS)
     assert all(repr(s) in status_check for s in K.STATUSES)
-    metric = files["cosmoflow.yaml"].keys[K.BENCHMARKS["cosmoflow"].metric_key]
+    b = K.BENCHMARKS[benchmark]
+    metric = files[f"{benchmark}.yaml"].keys[b.metric_key]
     assert metric.req == "AT_LEAST_ONE" and metric.atleast is not None
-    assert any(repr(K.BENCHMARKS["cosmoflow"].metric_name) in c.expr for c in metric.checks)
+    assert any(repr(b.metric_name) in c.expr for c in metric.checks)
+    # the target check points the way the vocabulary says is better
+    assert ("<= s['targets']" in metric.atleast.expr) != b.higher_is_better
+    assert ("s['targets'][s['scale']] <=" in metric.atleast.expr) == b.higher_is_better
     # a file that adds checks to a key repeats its REQ (it replaces the earlier file's findings)
     for rf in chain[1:]:
         for k, r in rf.keys.items():

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from compliance import registry
 from compliance.api import check_logs
 from reference_implementations.common.config import load_config
 from reference_implementations.common.mllogger import RankLogger
 from sciperf import vocab as K
-
-
-def shipped_table() -> tuple[dict, dict]:
-    """(targets, checksums) as em_denoise.yaml sets them, run as the engine runs it."""
-    rf = next(f for f in registry.load(K.RULESET).files if f.short == "em_denoise.yaml")
-    s: dict = {}
-    exec(rf.begin.code, {"s": s, "enqueue_config": lambda c: None}, {"s": s})
-    return s["targets"], s["checksums"]
+from tests.compliance.compliance_logs import shipped_table
 
 
 def test_targets_table_covers_every_scale_and_matches_the_configs():
-    targets, checksums = shipped_table()
+    targets, checksums = shipped_table("em_denoise")
     assert set(targets) == set(K.SCALES) == set(checksums)
     for scale in K.SCALES:
         assert targets[scale] == load_config("em_denoise", scale).train["target"], scale
@@ -34,7 +26,7 @@ def test_recorded_tiny_checksum_is_what_the_generator_writes(tmp_path):
 
     checksum, files, _ = generate("em_denoise", "tiny", tmp_path / "tiny", workers=2)
     assert files == 4
-    assert checksum == shipped_table()[1]["tiny"], (
+    assert checksum == shipped_table("em_denoise")[1]["tiny"], (
         "the generator's output changed: regenerate the tiny data, recalibrate if the images "
         "changed, and record the new checksum in em_denoise.yaml")
 
@@ -42,7 +34,7 @@ def test_recorded_tiny_checksum_is_what_the_generator_writes(tmp_path):
 def write_run(path, *, division="closed", optimizer="adam", psnr=(18.0, 20.5, 21.7),
               metric="psnr_db", scale="tiny", status=K.SUCCESS):
     """A run's records as the harness writes them (through its own logger)."""
-    _, checksums = shipped_table()
+    _, checksums = shipped_table("em_denoise")
     log = RankLogger(0, path)
     log.event(K.CACHE_CLEAR, True)
     log.start(K.INIT_START)
