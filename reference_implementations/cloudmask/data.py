@@ -59,8 +59,9 @@ TIR_WAVELENGTHS = np.array([3.742, 10.854, 12.023])  # S7, S8, S9 centres, um
 SOLAR_37 = 11.5  # solar spectral irradiance at 3.74 um, W m-2 um-1
 LAPSE_RATE = 6.5  # K per km
 LABEL_TAU = 0.4  # optical thickness the mask calls cloud
-# Sub-pixel heterogeneity of land, snow and sea ice at the 1 km scale (fields, rock and forest
-# under snow, ridges): its per-pixel spread in reflectance and temperature, relative units.
+# Heterogeneity of the surface at the 1 km pixel scale (fields, rock and forest under snow,
+# ridges, whitecaps): a multiplier on the pixel-scale spreads in synthesize_scene (per unit:
+# land reflectance +-20 %, land temperature +-2.5 K, snow and ice +-1.5 K, sea 0.3 K).
 HETEROGENEITY = 2.0
 WHITECAP = np.array([1.0, 1.0, 0.95, 0.9, 0.8, 0.7, 0.5])  # foam is white, a little darker in SWIR
 EDGE_TAU = 0.8  # optical thickness at the edge of a convective cloud (a partly filled pixel)

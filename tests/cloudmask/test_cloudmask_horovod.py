@@ -5,6 +5,7 @@ dataset key named."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,10 @@ def test_two_ranks_reach_the_target_and_the_log_is_compliant(tmp_path, tiny_data
     proc, recs, result = horovod_run(tmp_path, tiny_data)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert recs[-1]["key"] == K.RUN_STOP and recs[-1]["metadata"]["status"] == K.SUCCESS
+    # Batch norm keeps per-rank statistics; the harness averages them before every evaluation,
+    # so both ranks end with one model.
+    sums = dict(re.findall(r"rank (\d): weights sha256 ([0-9a-f]{64})", proc.stdout))
+    assert set(sums) == {"0", "1"} and sums["0"] == sums["1"], sums
     evals = [r for r in recs if r["key"] == K.EVAL_ACCURACY]
     assert evals and all(r["metadata"][K.METRIC_NAME] == "pixel_accuracy" for r in evals)
     assert all("f1_cloud" in r["metadata"] for r in evals)
