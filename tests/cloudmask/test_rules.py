@@ -8,9 +8,8 @@ import pytest
 
 from compliance.api import check_logs
 from reference_implementations.common.config import load_config
-from reference_implementations.common.mllogger import RankLogger
 from sciperf import vocab as K
-from tests.compliance.compliance_logs import shipped_table
+from tests.compliance.compliance_logs import shipped_table, write_shipped_run
 
 
 def test_targets_table_covers_every_scale_and_matches_the_configs():
@@ -21,40 +20,8 @@ def test_targets_table_covers_every_scale_and_matches_the_configs():
     assert checksums["tiny"] and checksums["small"]
 
 
-def write_run(path, *, division="closed", optimizer="adam", accuracy=(0.90, 0.94, 0.951),
-              metric="pixel_accuracy", scale="tiny", checksum=None, status=K.SUCCESS):
-    """A run's records as the harness writes them (through its own logger)."""
-    _, checksums = shipped_table("cloudmask")
-    log = RankLogger(0, path)
-    log.event(K.CACHE_CLEAR, True)
-    log.start(K.INIT_START)
-    for key, value in ((K.SUBMISSION_BENCHMARK, "cloudmask"), (K.SUBMISSION_ORG, "tests"),
-                       (K.SUBMISSION_PLATFORM, "2xCPU"), (K.SUBMISSION_DIVISION, division),
-                       (K.SUBMISSION_STATUS, "research"), (K.SCIPERF_RULESET, K.RULESET),
-                       (K.DATA_SCALE, scale),
-                       (K.DATASET_CHECKSUM, checksum or checksums[scale] or "0" * 64),
-                       (K.SEED, 3), (K.GLOBAL_BATCH_SIZE, 16), (K.TRAIN_SAMPLES, 1152),
-                       (K.EVAL_SAMPLES, 384), (K.NUMBER_OF_NODES, 1),
-                       (K.ACCELERATORS_PER_NODE, 0), (K.OPT_NAME, optimizer),
-                       (K.OPT_BASE_LR, 0.002), (K.OPT_LR_WARMUP_EPOCHS, 1),
-                       (K.OPT_LR_WARMUP_FACTOR, 2), (K.OPT_LR_DECAY_BOUNDARY_EPOCHS, []),
-                       (K.OPT_LR_DECAY_FACTOR, 1.0), (K.OPT_WEIGHT_DECAY, 0.0),
-                       (K.DROPOUT, 0.0)):
-        log.event(key, value)
-    if optimizer == "sgd":
-        log.event(K.OPT_MOMENTUM, 0.9)
-    log.end(K.INIT_STOP)
-    log.start(K.RUN_START)
-    for epoch, value in enumerate(accuracy, 1):
-        log.start(K.EPOCH_START, metadata={K.EPOCH_NUM: epoch})
-        log.end(K.EPOCH_STOP, metadata={K.EPOCH_NUM: epoch, "train_loss": 0.2})
-        log.start(K.EVAL_START, metadata={K.EPOCH_NUM: epoch})
-        log.event(K.EVAL_ACCURACY, value, metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: metric,
-                                                    "f1_cloud": value - 0.01})
-        log.end(K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})
-    log.end(K.RUN_STOP, metadata={K.STATUS: status})
-    log.close()
-    return path
+def write_run(path, *, accuracy=(0.90, 0.94, 0.951), **kw):
+    return write_shipped_run(path, "cloudmask", values=accuracy, **kw)
 
 
 def rules_broken(path) -> list[str]:

@@ -108,6 +108,25 @@ def cosmoflow_run(**kw) -> list[Rec]:
     return benchmark_run("cosmoflow", **kw)
 
 
+def write_shipped_run(path: Path, benchmark: str, *, division: str = "closed",
+                      optimizer: str = "adam", values=None, metric: str | None = None,
+                      scale: str = "tiny", checksum: str | None = None,
+                      status: str = K.SUCCESS) -> Path:
+    """A run for the shipped ruleset (its own targets and recorded checksums), with the
+    optimizer and the metric's name as given."""
+    recs = benchmark_run(benchmark, division=division, scale=scale, values=values,
+                         status=status,
+                         checksum=checksum or shipped_table(benchmark)[1][scale] or "0" * 64)
+    recs = set_value(recs, K.OPT_NAME, optimizer)
+    if optimizer == "sgd" and not any(r.key == K.OPT_MOMENTUM for r in recs):
+        recs = insert_after(recs, K.OPT_NAME, Rec("event", K.OPT_MOMENTUM, 0.9))
+    if metric is not None:
+        key = K.BENCHMARKS[benchmark].metric_key
+        recs = [replace(r, metadata={**r.metadata, K.METRIC_NAME: metric}) if r.key == key
+                else r for r in recs]
+    return write_log(path, recs)
+
+
 def write_log(path: Path, recs: list[Rec], prefix: str = "", start_ms: int = 1_700_000_000_000,
               ) -> Path:
     """Emit the records through mllog into `path` (one `:::MLLOG` line each, after `prefix`),

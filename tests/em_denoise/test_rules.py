@@ -7,9 +7,8 @@ import pytest
 
 from compliance.api import check_logs
 from reference_implementations.common.config import load_config
-from reference_implementations.common.mllogger import RankLogger
 from sciperf import vocab as K
-from tests.compliance.compliance_logs import shipped_table
+from tests.compliance.compliance_logs import shipped_table, write_shipped_run
 
 
 def test_targets_table_covers_every_scale_and_matches_the_configs():
@@ -31,39 +30,8 @@ def test_recorded_tiny_checksum_is_what_the_generator_writes(tmp_path):
         "changed, and record the new checksum in em_denoise.yaml")
 
 
-def write_run(path, *, division="closed", optimizer="adam", psnr=(18.0, 20.5, 21.7),
-              metric="psnr_db", scale="tiny", status=K.SUCCESS):
-    """A run's records as the harness writes them (through its own logger)."""
-    _, checksums = shipped_table("em_denoise")
-    log = RankLogger(0, path)
-    log.event(K.CACHE_CLEAR, True)
-    log.start(K.INIT_START)
-    for key, value in ((K.SUBMISSION_BENCHMARK, "em_denoise"), (K.SUBMISSION_ORG, "tests"),
-                       (K.SUBMISSION_PLATFORM, "2xCPU"), (K.SUBMISSION_DIVISION, division),
-                       (K.SUBMISSION_STATUS, "research"), (K.SCIPERF_RULESET, K.RULESET),
-                       (K.DATA_SCALE, scale), (K.DATASET_CHECKSUM, checksums[scale]),
-                       (K.SEED, 3), (K.GLOBAL_BATCH_SIZE, 16), (K.TRAIN_SAMPLES, 512),
-                       (K.EVAL_SAMPLES, 128), (K.NUMBER_OF_NODES, 1),
-                       (K.ACCELERATORS_PER_NODE, 0), (K.OPT_NAME, optimizer),
-                       (K.OPT_BASE_LR, 0.001), (K.OPT_LR_WARMUP_EPOCHS, 1),
-                       (K.OPT_LR_WARMUP_FACTOR, 2), (K.OPT_LR_DECAY_BOUNDARY_EPOCHS, []),
-                       (K.OPT_LR_DECAY_FACTOR, 1.0), (K.OPT_WEIGHT_DECAY, 0.0),
-                       (K.DROPOUT, 0.0)):
-        log.event(key, value)
-    if optimizer == "sgd":
-        log.event(K.OPT_MOMENTUM, 0.9)
-    log.end(K.INIT_STOP)
-    log.start(K.RUN_START)
-    for epoch, value in enumerate(psnr, 1):
-        log.start(K.EPOCH_START, metadata={K.EPOCH_NUM: epoch})
-        log.end(K.EPOCH_STOP, metadata={K.EPOCH_NUM: epoch, "train_loss": -value})
-        log.start(K.EVAL_START, metadata={K.EPOCH_NUM: epoch})
-        log.event(K.EVAL_ACCURACY, value, metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: metric,
-                                                    "mse": 0.01, "ssim": 0.8})
-        log.end(K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})
-    log.end(K.RUN_STOP, metadata={K.STATUS: status})
-    log.close()
-    return path
+def write_run(path, *, psnr=(18.0, 20.5, 21.7), **kw):
+    return write_shipped_run(path, "em_denoise", values=psnr, **kw)
 
 
 def rules_broken(path) -> list[str]:
