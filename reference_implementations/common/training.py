@@ -229,10 +229,11 @@ def collective(fn, name: str):
     except (DataError, ConfigError) as e:
         failure = e
     errors = [m for m in hvd.allgather_object(failure and str(failure), name=name) if m]
-    if failure is not None:
-        raise failure
     if errors:
-        raise RunAborted(errors[0])  # another rank's data error, word for word
+        # Every rank raises here, after the same collective: they end the run together.
+        error = failure if failure is not None else RunAborted(errors[0])  # word for word
+        error.together = True
+        raise error
     return result
 
 
@@ -295,20 +296,32 @@ def run_benchmark(benchmark: str, argv=None) -> int:
     data = importlib.import_module(f"reference_implementations.{benchmark}.data")
     model_lib = importlib.import_module(f"reference_implementations.{benchmark}.model")
     status, reason, model = K.ABORTED, "unknown", None
+    together = False  # did every rank reach this point at the same step of the run?
     started = time.time()
     try:
         with abort_on_sigterm():
             status, reason, model = train(cfg, log, world, data, model_lib)
+        together = True
     except (DataError, ConfigError, RunAborted) as e:
-        reason = str(e)
+        reason, together = str(e), getattr(e, "together", False)
     except Exception as e:  # the log must stay readable whatever failed; say what it was
         reason = f"{type(e).__name__}: {e}"
     finally:
+        # A SIGTERM now (horovodrun stopping us because another rank exited) must not cut
+        # the log short of its run_stop.
+        previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
         metadata = {K.STATUS: status}
         if reason:
             metadata[K.ABORT_REASON] = reason
         log.end(K.RUN_STOP, metadata=metadata)
         log.close()
+        signal.signal(signal.SIGTERM, previous)
+    if together and world.size > 1:
+        # No rank exits before rank 0 has written run_stop: horovodrun stops every rank as soon
+        # as one exits with an error (and "target not reached" is one).
+        import horovod.tensorflow as hvd
+
+        hvd.allgather_object(status, name="run_end")
     if reason and status != K.SUCCESS:
         print(f"sciperf: rank {world.rank}: run aborted: {reason}", file=sys.stderr)
     if model is not None:
