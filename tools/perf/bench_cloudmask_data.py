@@ -1,7 +1,7 @@
 """cloudmask: the generator's scenes per second, the reader's, and one tiny run against the
 per-pixel baselines, in one run.
 
-- Scenes per second of the generator at the tiny (128 x 128), small (384 x 512) and full
+- Scenes per second of the generator at the tiny (128 x 128), small (256 x 320) and full
   (1200 x 1500) scene sizes, one process: the physics alone (synthesize_scene), and physics +
   writing the HDF5 file as `sciperf data generate` does, beside the baseline of writing the
   same arrays gzip-compressed (level 4, h5py's usual choice); then the reader's scenes per
