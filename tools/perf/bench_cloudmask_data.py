@@ -16,9 +16,6 @@ per-pixel baselines, in one run.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +25,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tools.perf.tiny_run import tiny_run  # noqa: E402
 
 COUNTS = {"tiny": 40, "small": 6, "full": 2}  # scenes per measurement: ~40 s in all, one core
 
@@ -77,35 +76,16 @@ def generator_speed(scale: str, count: int, tmp: Path) -> dict:
     return r
 
 
-def tiny_run(tmp: Path) -> dict:
+def tiny_run_and_baselines(tmp: Path) -> tuple:
     from reference_implementations.cloudmask import baselines
     from reference_implementations.common.config import load_config
     from reference_implementations.common.generate import generate
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
     generate("cloudmask", "tiny", tmp / "data")
-    start = time.perf_counter()
-    rc = subprocess.run([sys.executable, "-m", "sciperf.cli", "run", "cloudmask", "--np", "2",
-                         "--scale", "tiny", "--runs", "1", "--seed", "1", "--data-dir",
-                         str(tmp / "data"), "--out", str(tmp / "runs")], cwd=ROOT, env=env,
-                        capture_output=True).returncode
-    wall = time.perf_counter() - start
-    log = tmp / "runs" / "result_0.txt"
-    recs = [json.loads(line.split(":::MLLOG", 1)[1]) for line in
-            (log.read_text().splitlines() if log.exists() else []) if ":::MLLOG" in line]
-    times = {r["key"]: r["time_ms"] for r in recs if r["key"] in ("run_start", "run_stop")}
-    evals = [r for r in recs if r["key"] == "eval_accuracy"]
+    run = tiny_run("cloudmask", tmp / "data", tmp / "runs")
     start = time.perf_counter()
     base = baselines.measure(tmp / "data", load_config("cloudmask", "tiny").data)
-    return {"wall": wall, "rc": rc,
-            "ttt": (times["run_stop"] - times["run_start"]) / 1000 if len(times) == 2 else None,
-            "epochs": evals[-1]["metadata"]["epoch_num"] if evals else None,
-            "accuracy": evals[-1]["value"] if evals else None,
-            "status": next((r["metadata"].get("status") for r in recs
-                            if r["key"] == "run_stop"), "none"),
-            "baseline_seconds": time.perf_counter() - start,
-            "threshold": base["threshold"]["validation_accuracy"],
-            "logistic": base["logistic"]["validation_accuracy"]}
+    return run, time.perf_counter() - start, base
 
 
 def main(argv: list[str]) -> int:
@@ -121,14 +101,13 @@ def main(argv: list[str]) -> int:
     if "--no-run" in argv:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        r = tiny_run(Path(tmp))
-    ttt = f"{r['ttt']:.1f} s" if r["ttt"] is not None else "-"
-    acc = f"{r['accuracy']:.4f}" if r["accuracy"] is not None else "-"
-    print(f"one tiny run, 2 ranks under horovodrun: {r['wall']:.1f} s wall (exit {r['rc']}), "
-          f"time to train {ttt}, {r['epochs']} epochs, pixel accuracy {acc} ({r['status']})")
-    print(f"per-pixel baselines on the same data: {r['baseline_seconds']:.1f} s to fit and "
-          f"score; threshold {r['threshold']:.4f}, logistic regression {r['logistic']:.4f}")
-    return 0 if r["rc"] == 0 else 1
+        run, seconds, base = tiny_run_and_baselines(Path(tmp))
+    acc = f"{run.metric:.4f}" if run.metric is not None else "-"
+    print(f"{run.summary()}, pixel accuracy {acc}")
+    print(f"per-pixel baselines on the same data: {seconds:.1f} s to fit and score; threshold "
+          f"{base['threshold']['validation_accuracy']:.4f}, logistic regression "
+          f"{base['logistic']['validation_accuracy']:.4f}")
+    return run.rc
 
 
 if __name__ == "__main__":

@@ -15,9 +15,6 @@
 from __future__ import annotations
 
 import copy
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tools.perf.tiny_run import tiny_run  # noqa: E402
 
 
 def images_per_second(gen, renderer, count: int) -> float:
@@ -51,29 +50,6 @@ def generator_speed() -> list[tuple[str, float, float]]:
     return rows
 
 
-def tiny_run() -> tuple[float, int, float | None, int | None, str]:
-    from reference_implementations.common.generate import generate
-
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        generate("em_denoise", "tiny", tmp / "data")
-        start = time.perf_counter()
-        rc = subprocess.run([sys.executable, "-m", "sciperf.cli", "run", "em_denoise", "--np",
-                             "2", "--scale", "tiny", "--runs", "1", "--seed", "1", "--data-dir",
-                             str(tmp / "data"), "--out", str(tmp / "runs")], cwd=ROOT, env=env,
-                            capture_output=True).returncode
-        wall = time.perf_counter() - start
-        log = tmp / "runs" / "result_0.txt"
-        recs = [json.loads(line.split(":::MLLOG", 1)[1]) for line in
-                (log.read_text().splitlines() if log.exists() else []) if ":::MLLOG" in line]
-    times = {r["key"]: r["time_ms"] for r in recs if r["key"] in ("run_start", "run_stop")}
-    epochs = [r["metadata"]["epoch_num"] for r in recs if r["key"] == "epoch_stop"]
-    status = next((r["metadata"].get("status") for r in recs if r["key"] == "run_stop"), "none")
-    ttt = (times["run_stop"] - times["run_start"]) / 1000 if len(times) == 2 else None
-    return wall, rc, ttt, (max(epochs) if epochs else None), status
-
-
 def main(argv: list[str]) -> int:
     print("em_denoise generator, 1 process        images/s (noisy + clean pair)")
     print("                                  Fourier synthesis   direct sum   speed-up")
@@ -81,11 +57,14 @@ def main(argv: list[str]) -> int:
         print(f"  {name:<30} {fast:12.1f} {direct:14.1f} {fast / direct:9.1f}x")
     if "--no-run" in argv:
         return 0
-    wall, rc, ttt, epochs, status = tiny_run()
-    ttt_text = f"{ttt:.1f} s run_start..run_stop" if ttt is not None else "no run_stop"
-    print(f"one tiny run, 2 ranks under horovodrun: {wall:.1f} s wall (exit {rc}); "
-          f"{ttt_text}, {epochs} epochs, status {status}")
-    return rc
+    from reference_implementations.common.generate import generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate("em_denoise", "tiny", Path(tmp) / "data")
+        run = tiny_run("em_denoise", Path(tmp) / "data", Path(tmp) / "runs")
+    psnr = f"{run.metric:.2f} dB" if run.metric is not None else "-"
+    print(f"{run.summary()}, PSNR {psnr}")
+    return run.rc
 
 
 if __name__ == "__main__":

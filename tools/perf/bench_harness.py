@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tools.perf.tiny_run import tiny_run  # noqa: E402
 EPOCHS = 6
 ROUNDS = 3
 BENCH = "cosmoflow"
@@ -75,15 +77,6 @@ def plain_fit_throughput(data_dir: Path) -> float:
     return steps * cfg.train["batch_size"] * (EPOCHS - 1) / sum(times[1:])
 
 
-def two_rank_wall_time(data_dir: Path, out: Path) -> tuple[float, int]:
-    start = time.perf_counter()
-    rc = subprocess.run([sys.executable, "-m", "sciperf.cli", "run", BENCH, "--np", "2",
-                         "--scale", "tiny", "--runs", "1", "--seed", "1", "--data-dir",
-                         str(data_dir), "--out", str(out)], cwd=ROOT, env=_env(),
-                        capture_output=True).returncode
-    return time.perf_counter() - start, rc
-
-
 def _lower_is_better() -> bool:
     from sciperf.vocab import BENCHMARKS
 
@@ -107,7 +100,7 @@ def main() -> int:
                                  cwd=ROOT, env=_env(), capture_output=True, text=True, check=True)
             plain_runs.append(float(out.stdout.split()[-1]))
         harness, plain = statistics.median(harness_runs), statistics.median(plain_runs)
-        wall, rc = two_rank_wall_time(tmp / "data", tmp / "runs")
+        run = tiny_run(BENCH, tmp / "data", tmp / "runs")
     overhead = (plain - harness) / plain * 100
     print(f"{BENCH} tiny, 1 process, epochs 2..{EPOCHS}     samples/s")
     print(f"  harness (Horovod world of 1, MLLOG)     {harness:10.1f}   (median of "
@@ -116,7 +109,7 @@ def main() -> int:
           f"{', '.join(f'{r:.0f}' for r in plain_runs)})")
     print(f"  harness overhead                        {overhead:9.1f} %   (target <= 3 %: "
           f"{'met' if overhead <= 3 else 'NOT met'})")
-    print(f"one tiny run, 2 ranks under horovodrun: {wall:.1f} s wall (exit {rc})")
+    print(run.summary())
     return 0
 
 
