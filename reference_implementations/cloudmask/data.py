@@ -638,7 +638,7 @@ def load_patches(path, patch: int, expected_shape=None) -> tuple[np.ndarray, np.
 def make_dataset(files: list[Path], cfg: dict, *, batch_size: int, training: bool,
                  shuffle_seed: int | None):
     """Patches of these scenes as (x, y) batches: x (B, P, P, 9) scaled channels, y
-    (B, P, P, 1) in {0, 1}. Training: files and patches shuffled from shuffle_seed, random
+    (B, P, P, 1) in {0, 1}. Training: files and patches shuffled from shuffle_seed, anew on every pass, random
     flips and quarter turns (clouds, ice and land have no preferred orientation), full
     batches only."""
     import tensorflow as tf
@@ -652,7 +652,7 @@ def make_dataset(files: list[Path], cfg: dict, *, batch_size: int, training: boo
     paths = [str(p) for p in files]
     ds = tf.data.Dataset.from_tensor_slices(paths)
     if training:
-        ds = ds.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=False)
+        ds = ds.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=True)
     ds = ds.map(lambda p: tf.numpy_function(load, [p], (tf.float32, tf.float32),
                                             stateful=False),
                 num_parallel_calls=2, deterministic=True)
@@ -661,7 +661,7 @@ def make_dataset(files: list[Path], cfg: dict, *, batch_size: int, training: boo
     ds = ds.unbatch()
     if training:
         ds = ds.shuffle(int(cfg.get("shuffle_buffer", 1024)), seed=shuffle_seed,
-                        reshuffle_each_iteration=False)
+                        reshuffle_each_iteration=True)
         if cfg.get("augment", True):
             ds = ds.enumerate().map(_augment(shuffle_seed), num_parallel_calls=1,
                                     deterministic=True)

@@ -88,19 +88,12 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
     predict = tf.function(lambda x: model(x, training=False))
 
     # One fit over all epochs (a fit per epoch restarts the input pipeline and cost ~10 % of
-    # the throughput); each epoch still gets a fresh, deterministic shuffle seeded by
-    # (run seed, epoch, rank), its iterator opened as the previous epoch's data runs out.
-    # Building the pipeline objects feeds no sample to the model (tf.data is lazy; at most a
-    # file is checked again, as above), so it is initialisation, not time to train (0.1-0.2 s
-    # an epoch here).
-    def epoch_data(epoch):
-        return shards["train"].dataset(data, cfg, world,
-                                        epoch_seed=seed * 100_003 + epoch).take(steps)
-
-    train_ds = epoch_data(1)
-    for epoch in range(2, t["max_epochs"] + 1):
-        train_ds = train_ds.concatenate(epoch_data(epoch))
-    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)  # next epoch's pipeline starts during eval
+    # the throughput) on one pipeline: `repeat` opens a new pass over the data for every epoch
+    # (during the previous epoch's evaluation, thanks to the prefetch), and every pass is
+    # reshuffled from the seeded stream of the run seed (and the rank, where ranks read their
+    # own files). `take` keeps every epoch at the step count all ranks share.
+    train_ds = (shards["train"].dataset(data, cfg, world, shuffle_seed=seed)
+                .take(steps).repeat(t["max_epochs"]).prefetch(tf.data.AUTOTUNE))
     log.end(K.INIT_STOP)
 
     log.start(K.RUN_START)
@@ -168,15 +161,18 @@ class Shard:
     samples: int  # in the whole split, over all ranks
     local_samples: int  # what this rank reads
 
-    def dataset(self, data, cfg: Config, world, epoch_seed: int | None = None):
-        training = epoch_seed is not None
+    def dataset(self, data, cfg: Config, world, shuffle_seed: int | None = None):
+        """This rank's batches of the split: for training (a shuffle seed given) shuffled anew
+        on every pass, in full batches; for evaluation in file order."""
+        training = shuffle_seed is not None
         batch = cfg.train["batch_size"]
         if not self.by_record:
-            seed = None if epoch_seed is None else epoch_seed + 7_919 * world.rank
+            seed = None if shuffle_seed is None else shuffle_seed + 7_919 * world.rank
             return data.make_dataset(self.files, cfg.data, batch_size=batch, training=training,
                                      shuffle_seed=seed)
+        # Every rank shuffles the same records the same way (one seed), then keeps its share.
         ds = data.make_dataset(self.files, cfg.data, batch_size=1, training=training,
-                               shuffle_seed=epoch_seed)
+                               shuffle_seed=shuffle_seed)
         return ds.unbatch().shard(world.size, world.rank).batch(batch, drop_remainder=training)
 
 

@@ -302,6 +302,8 @@ def augment(x, seed):
 
 def make_dataset(files: list[Path], cfg: dict, *, batch_size: int, training: bool,
                  shuffle_seed: int | None):
+    """(x, y) batches of these files. Training: files and samples shuffled from shuffle_seed,
+    anew on every pass over the dataset, optional augmentation, full batches only."""
     import tensorflow as tf
 
     files = [str(f) for f in files]
@@ -310,7 +312,7 @@ def make_dataset(files: list[Path], cfg: dict, *, batch_size: int, training: boo
     compressions = [compression_of(Path(f), cfg) for f in files]
     ds = tf.data.Dataset.from_tensor_slices((files, compressions))
     if training:
-        ds = ds.shuffle(len(files), seed=shuffle_seed, reshuffle_each_iteration=False)
+        ds = ds.shuffle(len(files), seed=shuffle_seed, reshuffle_each_iteration=True)
     ds = ds.interleave(lambda f, c: tf.data.TFRecordDataset(f, compression_type=c),
                        cycle_length=int(cfg.get("parallel_reads", 4)),
                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -325,5 +327,5 @@ def make_dataset(files: list[Path], cfg: dict, *, batch_size: int, training: boo
     if training and buffer > 1:
         # Files are shuffled above; this mixes samples when files hold several.
         ds = ds.shuffle(buffer, seed=None if shuffle_seed is None else shuffle_seed + 1,
-                        reshuffle_each_iteration=False)
+                        reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)

@@ -123,9 +123,9 @@ def test_training_batches_drop_the_remainder_evaluation_keeps_it(micro_data, mic
     assert train == [4] and valid == [4, 2]
 
 
-def _targets(files, cfg, seed):
+def _targets(files, cfg, seed, passes=1):
     ds = data.make_dataset(files, cfg, batch_size=1, training=True, shuffle_seed=seed)
-    return [tuple(y.numpy()[0]) for _, y in ds]
+    return [tuple(y.numpy()[0]) for _, y in ds.repeat(passes)]
 
 
 def test_training_shuffle_is_deterministic_per_seed(micro_data, micro_cfg):
@@ -134,6 +134,18 @@ def test_training_shuffle_is_deterministic_per_seed(micro_data, micro_cfg):
     orders = {tuple(_targets(files, micro_cfg, s)) for s in range(6)}
     assert len(orders) > 1
     assert all(sorted(o) == sorted(next(iter(orders))) for o in orders)
+
+
+def test_every_pass_is_reshuffled_the_same_way_per_seed(micro_data, micro_cfg):
+    """The harness repeats one training pipeline over the epochs: each pass a new order of the
+    same samples, and the same sequence of orders for the same seed."""
+    files = data.list_splits(micro_data, micro_cfg)["train"]
+    seq = _targets(files, micro_cfg, 5, passes=4)
+    n = len(seq) // 4
+    passes = [seq[i * n:(i + 1) * n] for i in range(4)]
+    assert all(sorted(p) == sorted(passes[0]) for p in passes)
+    assert len({tuple(p) for p in passes}) > 1
+    assert _targets(files, micro_cfg, 5, passes=4) == seq
 
 
 def test_augmentation_is_a_symmetry_of_the_cube(micro_data, micro_cfg):
