@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from ..common.data import DataError
+from ..common.data import DataError, split_files
 
 REFS, BTS, MASK = "refs", "bts", "bayes"
 N_REFS, N_BTS = 6, 3
@@ -503,18 +503,8 @@ def generate(out_dir: Path, cfg: dict, seed: int, part: int = 0, parts: int = 1)
 
 
 def list_splits(data_dir: Path, cfg: dict) -> dict[str, list[Path]]:
-    data_dir = Path(data_dir)
-    out = {}
-    for split in SPLITS:
-        folder = data_dir / split
-        if not folder.is_dir():
-            raise DataError(folder, f"missing: a CloudMask dataset has {' and '.join(SPLITS)} "
-                                    "folders of SLSTR scene files (*.hdf)")
-        files = sorted(folder.glob(FILE_GLOB))
-        if not files:
-            raise DataError(folder, "holds no scene files (*.hdf)")
-        out[split] = files
-    return out
+    return split_files(data_dir, SPLITS, (FILE_GLOB,), "a CloudMask dataset",
+                       "scene files (*.hdf)")
 
 
 def patch_grid(height: int, width: int, patch: int) -> tuple[int, int]:

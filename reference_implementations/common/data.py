@@ -1,4 +1,5 @@
-"""What every benchmark's data module shares: the error type and sharding by rank."""
+"""What every benchmark's data module shares: the error type, listing the split folders and
+sharding by rank."""
 
 from __future__ import annotations
 
@@ -23,3 +24,21 @@ def shard_files(files: list[Path], rank: int, size: int) -> list[Path] | None:
     if len(files) >= size:
         return files[rank::size]
     return None
+
+
+def split_files(data_dir: str | Path, splits: tuple[str, ...], patterns: tuple[str, ...],
+                dataset: str, kind: str) -> dict[str, list[Path]]:
+    """{split: sorted files matching any pattern in data_dir/split}; a missing or empty folder
+    is a DataError naming it. `dataset` and `kind` word the error ("a CosmoFlow dataset has
+    train and validation folders of <kind>")."""
+    out = {}
+    for split in splits:
+        folder = Path(data_dir) / split
+        if not folder.is_dir():
+            raise DataError(folder, f"missing: {dataset} has {' and '.join(splits)} folders of "
+                                    f"{kind}")
+        files = sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
+        if not files:
+            raise DataError(folder, f"holds no {kind}")
+        out[split] = files
+    return out

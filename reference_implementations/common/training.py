@@ -29,7 +29,13 @@ from .optim import make_optimizer
 
 
 class RunAborted(Exception):
-    """The run cannot go on (a signal, another rank's failure); the message says why."""
+    """The run cannot go on (a signal, a failure on some rank); the message says why.
+    `together`: every rank raised it at the same point (after one collective), so they can
+    still meet once more before exiting."""
+
+    def __init__(self, message: str, together: bool = False):
+        super().__init__(message)
+        self.together = together
 
 
 # -- the loop ---------------------------------------------------------------------------------
@@ -230,10 +236,8 @@ def collective(fn, name: str):
         failure = e
     errors = [m for m in hvd.allgather_object(failure and str(failure), name=name) if m]
     if errors:
-        # Every rank raises here, after the same collective: they end the run together.
-        error = failure if failure is not None else RunAborted(errors[0])  # word for word
-        error.together = True
-        raise error
+        # Every rank raises here, after the same collective, with the same words.
+        raise RunAborted(errors[0], together=True) from failure
     return result
 
 
@@ -302,8 +306,10 @@ def run_benchmark(benchmark: str, argv=None) -> int:
         with abort_on_sigterm():
             status, reason, model = train(cfg, log, world, data, model_lib)
         together = True
-    except (DataError, ConfigError, RunAborted) as e:
-        reason, together = str(e), getattr(e, "together", False)
+    except RunAborted as e:
+        reason, together = str(e), e.together
+    except (DataError, ConfigError) as e:
+        reason = str(e)
     except Exception as e:  # the log must stay readable whatever failed; say what it was
         reason = f"{type(e).__name__}: {e}"
     finally:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..common.data import DataError
+from ..common.data import DataError, split_files
 from . import cosmology
 
 SPLITS = ("train", "validation")
@@ -162,18 +162,8 @@ def _remove_stale(out_dir: Path, plan) -> None:
 
 def list_splits(data_dir: Path, cfg: dict) -> dict[str, list[Path]]:
     check_config(cfg)
-    data_dir = Path(data_dir)
-    splits = {}
-    for split in SPLITS:
-        folder = data_dir / split
-        if not folder.is_dir():
-            raise DataError(folder, f"missing: a CosmoFlow dataset has {' and '.join(SPLITS)} "
-                                    "folders of TFRecord files")
-        files = sorted({p for pattern in _PATTERNS for p in folder.glob(pattern) if p.is_file()})
-        if not files:
-            raise DataError(folder, "holds no *.tfrecord or *.tfrecord.gz files")
-        splits[split] = files
-    return splits
+    return split_files(data_dir, SPLITS, _PATTERNS, "a CosmoFlow dataset",
+                       "TFRecord files (*.tfrecord, *.tfrecord.gz)")
 
 
 def compression_of(path: Path, cfg: dict) -> str:

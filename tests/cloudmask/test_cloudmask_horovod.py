@@ -5,8 +5,6 @@ dataset key named."""
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import subprocess
 import sys
 
@@ -14,38 +12,29 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.support import REPO, env, mllog_records, sciperf
+from tests.support import (REPO, aborted_metadata, copy_without_manifest, env,
+                           generate_data, reference_run)
 from reference_implementations.common.config import load_config
 from sciperf import vocab as K
-from tools.launcher import RunPlan
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cloudmask") / "tiny"
-    r = sciperf("data", "generate", "cloudmask", "--scale", "tiny", "--out", out,
-                "--workers", 2)
-    assert r.returncode == 0, r.stderr
-    return out
+    return generate_data(tmp_path_factory, "cloudmask")
 
 
-def horovod_run(tmp_path, data_dir, seed=3, name="result_0.txt"):
-    result = tmp_path / name
-    cmd = RunPlan("cloudmask", "tiny", 2, None, "horovodrun", str(data_dir), []).command(
-        seed, result)
-    proc = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True, timeout=900)
-    return proc, mllog_records(result) if result.exists() else [], result
+def horovod_run(tmp_path, data_dir, seed=3):
+    return reference_run("cloudmask", tmp_path, data_dir, seed=seed)
 
 
 def test_two_ranks_reach_the_target_and_the_log_is_compliant(tmp_path, tiny_data):
-    proc, recs, result = horovod_run(tmp_path, tiny_data)
+    proc, recs, result, sums = horovod_run(tmp_path, tiny_data)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert recs[-1]["key"] == K.RUN_STOP and recs[-1]["metadata"]["status"] == K.SUCCESS
     # Batch norm keeps per-rank statistics; the harness averages them before every evaluation,
     # so both ranks end with one model.
-    sums = dict(re.findall(r"rank (\d): weights sha256 ([0-9a-f]{64})", proc.stdout))
     assert set(sums) == {"0", "1"} and sums["0"] == sums["1"], sums
     evals = [r for r in recs if r["key"] == K.EVAL_ACCURACY]
     assert evals and all(r["metadata"][K.METRIC_NAME] == "pixel_accuracy" for r in evals)
@@ -57,46 +46,29 @@ def test_two_ranks_reach_the_target_and_the_log_is_compliant(tmp_path, tiny_data
     assert json.loads(check.stdout)["files"][0]["verdict"] == "pass"
 
 
-def _without_manifest(src, dst):
-    shutil.copytree(src, dst)
-    (dst / K.MANIFEST_NAME).unlink()  # real data comes without one: the reader must check
-    return dst
-
-
-def _aborted_reason(proc, recs) -> str:
-    assert proc.returncode != 0
-    assert recs and recs[-1]["key"] == K.RUN_STOP, "the log must end with run_stop"
-    assert recs[-1]["metadata"]["status"] == K.ABORTED
-    assert "Traceback" not in proc.stderr + proc.stdout
-    return recs[-1]["metadata"]["reason"]
-
-
 def test_truncated_scene_aborts_the_run_naming_the_file(tmp_path, tiny_data):
-    data = _without_manifest(tiny_data, tmp_path / "data")
+    data = copy_without_manifest(tiny_data, tmp_path / "data")
     victim = sorted((data / "train").glob("*.hdf"))[0]
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 3])
-    proc, recs, _ = horovod_run(tmp_path, data)
-    reason = _aborted_reason(proc, recs)
+    reason = aborted_metadata(horovod_run(tmp_path, data))["reason"]
     assert str(victim) in reason and "truncated" in reason, reason
 
 
 def test_mislabelled_scene_aborts_the_run_naming_file_and_key(tmp_path, tiny_data):
-    data = _without_manifest(tiny_data, tmp_path / "data")
+    data = copy_without_manifest(tiny_data, tmp_path / "data")
     victim = sorted((data / "validation").glob("*.hdf"))[-1]
     with h5py.File(victim, "r+") as f:
         f.move("bayes", "cloud_mask")
-    proc, recs, _ = horovod_run(tmp_path, data)
-    reason = _aborted_reason(proc, recs)
+    reason = aborted_metadata(horovod_run(tmp_path, data))["reason"]
     assert reason.startswith(f"{victim}: bayes: dataset missing"), reason
 
 
 def test_wrong_shape_scene_aborts_the_run_naming_file_and_key(tmp_path, tiny_data):
-    data = _without_manifest(tiny_data, tmp_path / "data")
+    data = copy_without_manifest(tiny_data, tmp_path / "data")
     victim = sorted((data / "train").glob("*.hdf"))[-1]
     with h5py.File(victim, "r+") as f:
         refs = f["refs"][()]
         del f["refs"]
         f.create_dataset("refs", data=np.ascontiguousarray(refs[:, :, :5]))
-    proc, recs, _ = horovod_run(tmp_path, data)
-    reason = _aborted_reason(proc, recs)
+    reason = aborted_metadata(horovod_run(tmp_path, data))["reason"]
     assert reason.startswith(f"{victim}: refs: shape"), reason

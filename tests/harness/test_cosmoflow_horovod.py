@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gzip
-import re
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.support import REPO, env, mllog_records, sciperf
+from tests.support import (REPO, aborted_metadata, copy_without_manifest, env,
+                           generate_data, mllog_records, reference_run, sciperf)
+from reference_implementations.common.config import load_config
 from sciperf import vocab as K
 from tools.launcher import RunPlan
 
@@ -26,24 +28,15 @@ CONTRACT = [K.CACHE_CLEAR, K.INIT_START, K.INIT_STOP, K.SUBMISSION_BENCHMARK, K.
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cosmoflow") / "tiny"
-    r = sciperf("data", "generate", "cosmoflow", "--scale", "tiny", "--out", out, "--workers", 2)
-    assert r.returncode == 0, r.stderr
-    return out
+    return generate_data(tmp_path_factory, "cosmoflow")
 
 
 def horovod_run(tmp_path, data_dir, seed=11, name="result_0.txt"):
-    """One 2-rank run; returns (process, the log's records, per-rank weight checksums)."""
-    result = tmp_path / name
-    cmd = RunPlan("cosmoflow", "tiny", 2, None, "horovodrun", str(data_dir), []).command(
-        seed, result)
-    proc = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True, timeout=600)
-    sums = dict(re.findall(r"rank (\d): weights sha256 ([0-9a-f]{64})", proc.stdout))
-    return proc, mllog_records(result) if result.exists() else [], sums
+    return reference_run("cosmoflow", tmp_path, data_dir, seed=seed, name=name, timeout=600)
 
 
 def test_two_ranks_reach_the_target_with_the_whole_contract(tmp_path, tiny_data):
-    proc, recs, sums = horovod_run(tmp_path, tiny_data)
+    proc, recs, _, sums = horovod_run(tmp_path, tiny_data)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     keys = [r["key"] for r in recs]
     for key in CONTRACT:
@@ -51,9 +44,7 @@ def test_two_ranks_reach_the_target_with_the_whole_contract(tmp_path, tiny_data)
     stop = recs[-1]
     assert stop["key"] == K.RUN_STOP and stop["metadata"]["status"] == K.SUCCESS
     errors = [r["value"] for r in recs if r["key"] == K.EVAL_ERROR]
-    target = next(r for r in recs if r["key"] == K.DATA_SCALE)  # noqa: F841 (scale logged)
-    from reference_implementations.common.config import load_config
-
+    assert next(r["value"] for r in recs if r["key"] == K.DATA_SCALE) == "tiny"
     assert errors[-1] <= load_config("cosmoflow", "tiny").train["target"]
     assert all(e > errors[-1] for e in errors[:-1]), "stopped as soon as the target was reached"
     # Rank 0 alone writes the log: each record once.
@@ -66,74 +57,46 @@ def test_two_ranks_reach_the_target_with_the_whole_contract(tmp_path, tiny_data)
 
 def test_same_seed_same_ranks_same_eval_sequence(tmp_path, tiny_data):
     runs = [horovod_run(tmp_path, tiny_data, seed=5, name=f"result_{i}.txt") for i in (0, 1)]
-    seqs = [[r["value"] for r in recs if r["key"] == K.EVAL_ERROR] for _, recs, _ in runs]
+    seqs = [[r["value"] for r in recs if r["key"] == K.EVAL_ERROR] for _, recs, _, _ in runs]
     assert len(seqs[0]) == len(seqs[1]) and seqs[0]
     assert seqs[0] == pytest.approx(seqs[1], rel=1e-5, abs=1e-6)
 
 
-def _aborted(recs) -> dict:
-    assert recs, "the run left no log"
-    stop = recs[-1]
-    assert stop["key"] == K.RUN_STOP, "the log must end with run_stop"
-    assert stop["metadata"]["status"] == K.ABORTED
-    return stop["metadata"]
-
-
 def test_missing_data_directory_aborts_with_its_name(tmp_path):
     missing = tmp_path / "no-such-data"
-    proc, recs, _ = horovod_run(tmp_path, missing)
-    assert proc.returncode != 0
-    meta = _aborted(recs)
-    assert str(missing) in meta["reason"] and "does not exist" in meta["reason"]
-    assert str(missing) in proc.stderr + proc.stdout
-    assert "Traceback" not in proc.stderr + proc.stdout
-
-
-def _copy_without_manifest(src, dst):
-    import shutil
-
-    shutil.copytree(src, dst)
-    (dst / K.MANIFEST_NAME).unlink()  # as real data comes: no manifest, the reader must check
-    return dst
+    run = horovod_run(tmp_path, missing)
+    aborted_metadata(run, str(missing), "does not exist")
+    assert str(missing) in run.proc.stderr + run.proc.stdout
 
 
 def test_wrong_shape_record_is_named(tmp_path, tiny_data):
     import tensorflow as tf
 
-    data = _copy_without_manifest(tiny_data, tmp_path / "data")
+    data = copy_without_manifest(tiny_data, tmp_path / "data")
     victim = sorted((data / "train").iterdir())[0]
     example = tf.train.Example(features=tf.train.Features(feature={
         "x": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"\0\0" * 10])),
         "y": tf.train.Feature(float_list=tf.train.FloatList(value=[0.0] * 4))}))
     with tf.io.TFRecordWriter(str(victim), options="GZIP") as w:
         w.write(example.SerializeToString())
-    proc, recs, _ = horovod_run(tmp_path, data)
-    meta = _aborted(recs)
-    assert victim.name in meta["reason"], meta["reason"]
-    assert "Traceback" not in proc.stderr + proc.stdout
+    aborted_metadata(horovod_run(tmp_path, data), victim.name)
 
 
 def test_corrupt_record_is_named(tmp_path, tiny_data):
-    data = _copy_without_manifest(tiny_data, tmp_path / "data")
+    data = copy_without_manifest(tiny_data, tmp_path / "data")
     victim = sorted((data / "validation").iterdir())[0]
     raw = bytearray(gzip.decompress(victim.read_bytes()))
     raw[len(raw) // 2: len(raw) // 2 + 64] = bytes(64)  # zero a stretch inside a record
     victim.write_bytes(gzip.compress(bytes(raw)))
-    proc, recs, _ = horovod_run(tmp_path, data)
-    meta = _aborted(recs)
-    assert victim.name in meta["reason"], meta["reason"]
+    aborted_metadata(horovod_run(tmp_path, data), victim.name)
 
 
 def test_manifest_catches_a_modified_file(tmp_path, tiny_data):
-    import shutil
-
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
     victim = sorted((data / "train").iterdir())[-1]
     victim.write_bytes(victim.read_bytes() + b"\0")
-    proc, recs, _ = horovod_run(tmp_path, data)
-    meta = _aborted(recs)
-    assert victim.name in meta["reason"] and "sha256" in meta["reason"]
+    aborted_metadata(horovod_run(tmp_path, data), victim.name, "sha256")
 
 
 def test_sigterm_leaves_an_aborted_log(tmp_path, tiny_data):
@@ -148,14 +111,17 @@ def test_sigterm_leaves_an_aborted_log(tmp_path, tiny_data):
     proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while time.time() < deadline:
-        if result.exists() and any(r["key"] == K.EPOCH_STOP for r in mllog_records(result)):
-            break
+    while not (result.exists() and any(r["key"] == K.EPOCH_STOP
+                                       for r in mllog_records(result))):
+        if time.time() > deadline:  # initialisation must not grow with max_epochs
+            proc.kill()
+            pytest.fail("no epoch ended within 120 s of the start")
         time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
-    meta = _aborted(mllog_records(result))
-    assert "SIGTERM" in meta["reason"]
+    stop = mllog_records(result)[-1]
+    assert stop["key"] == K.RUN_STOP and stop["metadata"]["status"] == K.ABORTED
+    assert "SIGTERM" in stop["metadata"]["reason"]
     assert proc.returncode == 1 and "Traceback" not in err
 
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -35,12 +34,14 @@ def harness_throughput(data_dir: Path, result: Path) -> float:
            "--set", "train.target=-1" if _lower_is_better() else "train.target=1e9",
            "--set", f"train.max_epochs={EPOCHS}"]
     subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, check=False)
-    recs = [json.loads(l.split(":::MLLOG", 1)[1]) for l in result.read_text().splitlines()
-            if ":::MLLOG" in l]
-    starts = {r["metadata"]["epoch_num"]: r["time_ms"] for r in recs if r["key"] == "epoch_start"}
-    stops = {r["metadata"]["epoch_num"]: r["time_ms"] for r in recs if r["key"] == "epoch_stop"}
-    samples = next(r["value"] for r in recs if r["key"] == "train_samples")
-    batch = next(r["value"] for r in recs if r["key"] == "global_batch_size")
+    from compliance.parser import parse_file
+    from sciperf import vocab as K
+
+    recs = parse_file(result).records
+    starts = {r.metadata[K.EPOCH_NUM]: r.time_ms for r in recs if r.key == K.EPOCH_START}
+    stops = {r.metadata[K.EPOCH_NUM]: r.time_ms for r in recs if r.key == K.EPOCH_STOP}
+    samples = next(r.value for r in recs if r.key == K.TRAIN_SAMPLES)
+    batch = next(r.value for r in recs if r.key == K.GLOBAL_BATCH_SIZE)
     # Epoch 1 includes tracing the train step, as does the plain fit's first epoch: skip both.
     secs = sum(stops[e] - starts[e] for e in range(2, EPOCHS + 1)) / 1000
     return (samples // batch) * batch * (EPOCHS - 1) / secs
