@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tools.perf.tiny_run import tiny_run  # noqa: E402
-EPOCHS = 8
+EPOCHS = 20
 ROUNDS = 4
 BENCH = "cosmoflow"
 
