@@ -105,9 +105,8 @@ def test_sigterm_leaves_an_aborted_log(tmp_path, tiny_data):
     import time
 
     result = tmp_path / "result_0.txt"
-    cmd = [sys.executable, "-m", "reference_implementations.cosmoflow.train", "--scale", "tiny",
-           "--seed", "3", "--data-dir", str(tiny_data), "--result-file", str(result),
-           "--set", "train.target=0.0", "--set", "train.max_epochs=1000"]
+    cmd = RunPlan("cosmoflow", "tiny", 1, None, "none", str(tiny_data),
+                  ["train.target=0.0", "train.max_epochs=1000"]).command(3, result)
     proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120

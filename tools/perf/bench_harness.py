@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tools.perf.tiny_run import tiny_run  # noqa: E402
+from tools.launcher import RunPlan  # noqa: E402
+from tools.perf.tiny_run import bench_env, tiny_run  # noqa: E402
+
 EPOCHS = 20
 ROUNDS = 4
 BENCH = "cosmoflow"
@@ -33,11 +34,10 @@ BENCH = "cosmoflow"
 
 def harness_epochs(data_dir: Path, result: Path) -> tuple[int, list[float]]:
     """(samples an epoch, seconds of epochs 2..EPOCHS) of one harness run."""
-    cmd = [sys.executable, "-m", f"reference_implementations.{BENCH}.train", "--scale", "tiny",
-           "--seed", "1", "--data-dir", str(data_dir), "--result-file", str(result),
-           "--set", "train.target=-1" if _lower_is_better() else "train.target=1e9",
-           "--set", f"train.max_epochs={EPOCHS}"]
-    subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, check=False)
+    out_of_reach = "train.target=-1" if _lower_is_better() else "train.target=1e9"
+    cmd = RunPlan(BENCH, "tiny", 1, None, "none", str(data_dir),
+                  [out_of_reach, f"train.max_epochs={EPOCHS}"]).command(1, result)
+    subprocess.run(cmd, cwd=ROOT, env=bench_env(), capture_output=True, check=False)
     from compliance.parser import parse_file
     from sciperf import vocab as K
 
@@ -88,10 +88,6 @@ def _lower_is_better() -> bool:
     return not BENCHMARKS[BENCH].higher_is_better
 
 
-def _env() -> dict:
-    return dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
-
-
 def main() -> int:
     from reference_implementations.common.generate import generate
 
@@ -102,7 +98,8 @@ def main() -> int:
         for i in range(ROUNDS):
             rounds["harness"].append(harness_epochs(tmp / "data", tmp / f"result_{i}.txt"))
             out = subprocess.run([sys.executable, __file__, "--plain", str(tmp / "data")],
-                                 cwd=ROOT, env=_env(), capture_output=True, text=True, check=True)
+                                 cwd=ROOT, env=bench_env(), capture_output=True, text=True,
+                                 check=True)
             rounds["plain"].append(json.loads(out.stdout.splitlines()[-1]))
         run = tiny_run(BENCH, tmp / "data", tmp / "runs")
     rate = {side: r[0][0] / statistics.median(t for _, ts in r for t in ts)

@@ -13,6 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def bench_env() -> dict:
+    """The environment the bench scripts start runs in: this checkout first on the path."""
+    return dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+
+
 @dataclass
 class TinyRun:
     wall: float  # seconds, from the command to its exit
@@ -32,11 +37,10 @@ def tiny_run(bench: str, data_dir: Path, out: Path, seed: int = 1) -> TinyRun:
     from compliance.parser import parse_file
     from sciperf import vocab as K
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
     start = time.perf_counter()
     rc = subprocess.run([sys.executable, "-m", "sciperf.cli", "run", bench, "--np", "2",
                          "--scale", "tiny", "--runs", "1", "--seed", str(seed), "--data-dir",
-                         str(data_dir), "--out", str(out)], cwd=ROOT, env=env,
+                         str(data_dir), "--out", str(out)], cwd=ROOT, env=bench_env(),
                         capture_output=True).returncode
     wall = time.perf_counter() - start
     log = Path(out) / "result_0.txt"
