@@ -628,9 +628,9 @@ def load_patches(path, patch: int, expected_shape=None) -> tuple[np.ndarray, np.
 def make_dataset(files: list[Path], cfg: dict, *, batch_size: int, training: bool,
                  shuffle_seed: int | None):
     """Patches of these scenes as (x, y) batches: x (B, P, P, 9) scaled channels, y
-    (B, P, P, 1) in {0, 1}. Training: files and patches shuffled from shuffle_seed, anew on every pass, random
-    flips and quarter turns (clouds, ice and land have no preferred orientation), full
-    batches only."""
+    (B, P, P, 1) in {0, 1}. Training: files and patches shuffled from shuffle_seed, anew on
+    every pass, random flips and quarter turns (clouds, ice and land have no preferred
+    orientation), full batches only."""
     import tensorflow as tf
 
     patch = int(cfg["patch_size"])
