@@ -251,6 +251,9 @@ def one_round(data_dir: Path, tmp: Path, i: int, epochs: int,
     finally:
         for side in sides:
             side.kill()
+    if not pairs:
+        raise SystemExit(f"bench_harness: round {i + 1} kept no epoch pair (each began out of "
+                         "its turn)")
     if noise:
         return pairs, plain.samples
     from compliance.parser import parse_file
