@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from sciperf import vocab as K  # noqa: E402
 from tools.launcher import RunPlan  # noqa: E402
 from tools.perf.tiny_run import bench_env, tiny_run  # noqa: E402
 
@@ -56,7 +57,6 @@ class Side:
         self.name = name
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=bench_env(), text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **popen)
-        self.resumed_at = time.time()
 
     def resume(self) -> None:
         self.resumed_at = time.time()
@@ -86,16 +86,22 @@ class Side:
 
 
 class HarnessSide(Side):
-    """A harness run (target out of reach), timed by its own log's epoch records."""
+    """A harness run (target out of reach), timed by its own log's epoch records as they come
+    on its stdout; its samples an epoch come from the records before them."""
 
     def __init__(self, data_dir: Path, result: Path, epochs: int):
-        from sciperf.vocab import BENCHMARKS
-
-        out_of_reach = "train.target=1e9" if BENCHMARKS[BENCH].higher_is_better else \
+        out_of_reach = "train.target=1e9" if K.BENCHMARKS[BENCH].higher_is_better else \
             "train.target=-1"
         plan = RunPlan(BENCH, "tiny", 1, None, "none", str(data_dir),
                        [out_of_reach, f"train.max_epochs={epochs}"])
         super().__init__("harness", plan.command(1, result))
+        self.values: dict[str, object] = {}
+
+    @property
+    def samples(self) -> int:
+        """Whole global batches of the training set, as its epochs run them."""
+        batch = self.values[K.GLOBAL_BATCH_SIZE]
+        return self.values[K.TRAIN_SAMPLES] // batch * batch
 
     def epoch(self) -> tuple[float, float]:
         start = None
@@ -104,9 +110,10 @@ class HarnessSide(Side):
             if ":::MLLOG" not in line:
                 continue
             rec = json.loads(line.split(":::MLLOG", 1)[1])
-            if rec["key"] == "epoch_start":
+            self.values[rec["key"]] = rec["value"]
+            if rec["key"] == K.EPOCH_START:
                 start = rec["time_ms"] / 1000
-            elif rec["key"] == "epoch_stop":
+            elif rec["key"] == K.EPOCH_STOP:
                 # The caller freezes it now, during its evaluation; should the evaluation end
                 # first, the next epoch begins before its turn and take_turns drops it.
                 return start, rec["time_ms"] / 1000
@@ -254,18 +261,10 @@ def one_round(data_dir: Path, tmp: Path, i: int, epochs: int,
     if not pairs:
         raise SystemExit(f"bench_harness: round {i + 1} kept no epoch pair (each began out of "
                          "its turn)")
-    if noise:
-        return pairs, plain.samples
-    from compliance.parser import parse_file
-    from sciperf import vocab as K
-
-    recs = {r.key: r.value for r in parse_file(tmp / f"result_{i}.txt").records}
-    batch = recs[K.GLOBAL_BATCH_SIZE]
-    samples = recs[K.TRAIN_SAMPLES] // batch * batch  # whole batches, as its epochs run
-    if samples != plain.samples:
-        raise SystemExit(f"bench_harness: the harness's epochs have {samples} samples, the "
-                         f"plain fit's {plain.samples}: not the same work")
-    return pairs, samples
+    if first.samples != plain.samples:
+        raise SystemExit(f"bench_harness: the {first.name} side's epochs have {first.samples} "
+                         f"samples, the plain fit's {plain.samples}: not the same work")
+    return pairs, plain.samples
 
 
 def main(argv: list[str]) -> int:

@@ -3,7 +3,6 @@ prints its figures beside its baseline; this only runs them and reports any that
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -11,17 +10,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tools.perf.tiny_run import bench_env  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
     only = set(argv)
     scripts = sorted(p for p in HERE.glob("bench_*.py") if not only or p.stem[6:] in only)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
     failed = []
     for script in scripts:
         print(f"\n### {script.stem}", flush=True)
         start = time.perf_counter()
-        rc = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env).returncode
+        rc = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=bench_env()).returncode
         print(f"({script.stem}: {time.perf_counter() - start:.0f} s, exit {rc})", flush=True)
         if rc:
             failed.append(script.stem)
