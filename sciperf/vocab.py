@@ -69,6 +69,7 @@ DATA_SCALE = "data_scale"  # value: one of SCALES
 DATASET_CHECKSUM = "dataset_checksum"  # value: sha256 of the dataset's MANIFEST.json
 METRIC_NAME = "metric"  # metadata key on the quality-metric record: what the value measures
 ABORT_REASON = "reason"  # run_stop metadata key when status is aborted
+METHOD = "method"  # value: the method a blueprint run trains (e.g. "beta_vae"); blueprints only
 
 MANIFEST_NAME = "MANIFEST.json"
 
@@ -87,6 +88,11 @@ class Benchmark:
     domain: str
     metric_key: str  # EVAL_ACCURACY (higher is better) or EVAL_ERROR (lower is better)
     metric_name: str  # what the value is, e.g. "mae", "psnr_db"
+    # A blueprint benchmark compares methods, not only systems: the blueprint it belongs to
+    # (None for a fixed science case) and the keys of the domain-metric records its logs carry
+    # beside the quality metric (the panel), which the checker bounds and the report tabulates.
+    blueprint: str | None = None
+    panel: tuple[str, ...] = ()
 
     @property
     def higher_is_better(self) -> bool:
