@@ -51,6 +51,7 @@ OPT_WEIGHT_DECAY = "opt_weight_decay"
 OPT_MOMENTUM = "opt_momentum"
 DROPOUT = "dropout"
 GRADIENT_ACCUMULATION_FREQUENCY = "gradient_accumulation_frequency"
+GRADIENT_ACCUMULATION_STEPS = "gradient_accumulation_steps"  # MLPerf training's spelling
 BATCHNORM_GROUP_SIZE = "batchnorm_group_size"
 # Keys whose values must be equal across the runs of one result (package check): every key with
 # one of these prefixes, plus the named ones.

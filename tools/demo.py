@@ -23,7 +23,6 @@ NP = int(os.environ.get("SCIPERF_DEMO_NP", "2"))
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT))
     from sciperf.vocab import BENCHMARKS, MANIFEST_NAME
 
     system = "cpu-" + "".join(c if c.isalnum() else "-" for c in socket.gethostname())[:40]

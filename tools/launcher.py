@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sciperf import layout
+
 LAUNCHERS = ("horovodrun", "mpirun", "srun", "none")
 
 
@@ -53,9 +55,11 @@ class RunPlan:
 
 def result_dir(out: Path, benchmark: str, org: str | None, system: str | None,
                weak: bool) -> Path:
+    """Where a run's logs go: OUT itself, or the submission layout under OUT/ORG."""
     if org is None:
         return out
-    return out / org / "results" / system / ("weak" if weak else "strong") / benchmark
+    return layout.result_dir(out / org, system, layout.WEAK if weak else layout.STRONG,
+                             benchmark)
 
 
 def run_many(plan: RunPlan, out: Path, runs: int, seed: int | None, models: int = 0,
@@ -73,7 +77,7 @@ def run_many(plan: RunPlan, out: Path, runs: int, seed: int | None, models: int 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         for i in range(count):
-            result = out / f"result_{i}.txt"
+            result = out / layout.result_name(i)
             cmd = plan.command(first + i, result)
             echo(f"sciperf run: {result}  (seed {first + i})\n  $ {shlex.join(cmd)}")
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
