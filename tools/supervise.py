@@ -123,12 +123,12 @@ class Supervised:
         while not self.poll():
             time.sleep(0.2)
         seconds = time.monotonic() - self.started
-        self._reader.join(timeout=10)
         leftovers = [p for p in self.tree.values() if _alive(p)]
         if leftovers:  # helpers that outlived the launcher (e.g. multiprocessing's tracker)
             _, leftovers = psutil.wait_procs(leftovers, timeout=5)
             _signal(leftovers, signal.SIGKILL)
             psutil.wait_procs(leftovers, timeout=5)
+        self._reader.join(timeout=10)  # after the leftovers, which may hold the pipe open
         cause = faults.first(self.fault_dir)
         shutil.rmtree(self.fault_dir, ignore_errors=True)
         status, summary = describe(self.result, cause, list(self.tail))
