@@ -70,6 +70,9 @@ DATA_SCALE = "data_scale"  # value: one of SCALES
 DATASET_CHECKSUM = "dataset_checksum"  # value: sha256 of the dataset's MANIFEST.json
 METRIC_NAME = "metric"  # metadata key on the quality-metric record: what the value measures
 ABORT_REASON = "reason"  # run_stop metadata key when status is aborted
+# The start of run_stop's reason when a run trained all its epochs without reaching the
+# target: a finished run (`sciperf run --resume` keeps it), unlike one stopped by a fault.
+TARGET_MISSED = "target not reached"
 METHOD = "method"  # value: the method a blueprint run trains (e.g. "beta_vae"); blueprints only
 
 MANIFEST_NAME = "MANIFEST.json"
