@@ -32,6 +32,18 @@ N_BINS = 10
 PANEL_KEYS = ("z_diff", "z_var", "dci_rf_disentanglement", "dci_rf_completeness",
               "dci_rf_informativeness", "mig", "jemmig", "dcimig")
 INFORMATION_KEYS = ("mig", "jemmig", "dcimig")
+# One line per panel key: what it measures (higher is better for every one).
+DESCRIPTIONS = {
+    "z_diff": "beta-VAE score: a linear classifier tells which factor pairs share from their "
+              "code differences",
+    "z_var": "FactorVAE score: the least-varying code dimension names the factor a batch shares",
+    "dci_rf_disentanglement": "DCI: each code predicts one factor (random-forest importances)",
+    "dci_rf_completeness": "DCI: each factor is predicted by one code",
+    "dci_rf_informativeness": "DCI: the codes predict the factors (1 - 12 x held-out MSE)",
+    "mig": "mutual information gap between each factor's two most informative codes",
+    "jemmig": "MIG, also penalising what the best code holds beyond its factor",
+    "dcimig": "gaps per code, credited to its factor: each factor captured by one code",
+}
 # The reference code's defaults (config.py), as the issue and the paper state them.
 Z_DIFF = dict(batch_size=200, n_train=10_000, n_eval=5_000, max_iter=10_000)
 Z_VAR = dict(batch_size=200, n_train=800, n_eval=800, n_variance=10_000, std_threshold=0.02)
