@@ -106,7 +106,14 @@ def cmd_data_generate(a) -> int:
 
 
 def cmd_run(a) -> int:
+    import importlib.util
+
     from tools.launcher import RunPlan, result_dir, run_many
+
+    if importlib.util.find_spec(f"reference_implementations.{a.benchmark}.train") is None:
+        print(f"sciperf: error: {a.benchmark} has data but no training entry point yet "
+              f"(reference_implementations/{a.benchmark}/train.py)", file=sys.stderr)
+        return 2
 
     if (a.org is None) != (a.system is None):
         print("sciperf: error: --org and --system go together", file=sys.stderr)
