@@ -112,5 +112,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         # panel keys come with the rules that check them (issue 13).
         Benchmark("dsprites", "understanding features", EVAL_ACCURACY, "dcimig",
                   blueprint="disentangle"),
+        Benchmark("shapes3d", "understanding features", EVAL_ACCURACY, "dcimig",
+                  blueprint="disentangle"),
     )
 }
