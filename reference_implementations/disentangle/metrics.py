@@ -419,7 +419,7 @@ def dci_rf(factors, codes, seed: int = 0, *, n_jobs: int | None = None, **settin
     fold_seed, forest_seed = (int(v) for v in rng.integers(2**31 - 1, size=2))
     folds = list(KFold(s["folds"], shuffle=True, random_state=fold_seed).split(c))
     depths, features = tuple(s["max_depths"]), tuple(s["max_features"])
-    k_count, l_count = f.shape[1], c.shape[1]
+    k_count = f.shape[1]
     tasks = [(k, m, i) for k in range(k_count) for m in range(len(features))
              for i in range(len(folds))]
     jobs = n_jobs or _cpu_count()
@@ -462,11 +462,12 @@ def _dci_scores(importance: np.ndarray) -> tuple[float, float]:
 
 @dataclass
 class Panel:
-    """Every metric's value (None where it could not be computed, with the reason), and the
-    seconds each part took."""
+    """Every metric's value (None where it could not be computed, with the reason), the
+    seconds each part took, and DCI's details (importance matrix, grid errors)."""
     values: dict[str, float | None]
     not_computed: dict[str, str]
     seconds: dict[str, float]
+    dci: DCI | None = None
 
 
 def check_panel_input(factors, codes) -> tuple[np.ndarray, np.ndarray]:
@@ -487,7 +488,8 @@ def panel(factors, codes, seed: int = 0, *, n_jobs: int | None = None, progress=
         ("information", INFORMATION_KEYS, lambda: information_metrics(f, c)),
         ("z_var", ("z_var",), lambda: {"z_var": z_var(f, c, seed)}),
         ("z_diff", ("z_diff",), lambda: {"z_diff": z_diff(f, c, seed)}),
-        ("dci_rf", PANEL_KEYS[2:5], lambda: _dci_values(dci_rf(f, c, seed, n_jobs=n_jobs))),
+        ("dci_rf", PANEL_KEYS[2:5],
+         lambda: _dci_values(out, dci_rf(f, c, seed, n_jobs=n_jobs))),
     )
     for name, keys, compute in parts:
         start = time.perf_counter()
@@ -501,6 +503,7 @@ def panel(factors, codes, seed: int = 0, *, n_jobs: int | None = None, progress=
     return out
 
 
-def _dci_values(d: DCI) -> dict[str, float]:
+def _dci_values(out: Panel, d: DCI) -> dict[str, float]:
+    out.dci = d
     return {"dci_rf_disentanglement": d.disentanglement, "dci_rf_completeness": d.completeness,
             "dci_rf_informativeness": d.informativeness}

@@ -124,7 +124,8 @@ def _object_hit(o, d, shape: int, a: float):
             with np.errstate(divide="ignore", invalid="ignore"):
                 s = (y - o[:, 1]) / d[:, 1]
             p = o + np.where(np.isfinite(s), s, 0.0)[:, None] * d
-            ok = np.isfinite(s) & (s > 1e-6) & ((p[:, 0] ** 2 + p[:, 2] ** 2) <= r * r) & (s < best)
+            inside = (p[:, 0] ** 2 + p[:, 2] ** 2) <= r * r
+            ok = np.isfinite(s) & (s > 1e-6) & inside & (s < best)
             best = np.where(ok, s, best)
             normal = np.where(ok[:, None], [0.0, ny, 0.0], normal)
     else:  # hemispherical caps
@@ -165,7 +166,8 @@ def geometry(scale: float, shape: int, orientation_deg: float) -> np.ndarray:
     lit = np.where(surface == OBJECT, 1.0, np.where(np.isfinite(t_shadow), 0.0, 1.0))
     shade = AMBIENT + DIFFUSE * lambert * lit
     half = _normalise(light - d)
-    highlight = np.where(surface == OBJECT, SPECULAR * np.clip(_dot(n_obj, half), 0.0, None) ** SHININESS, 0.0)
+    gloss = SPECULAR * np.clip(_dot(n_obj, half), 0.0, None) ** SHININESS
+    highlight = np.where(surface == OBJECT, gloss, 0.0)
     weights = np.zeros((len(d), 4))
     weights[np.arange(len(d)), surface] = shade
     weights[:, 3] = highlight
