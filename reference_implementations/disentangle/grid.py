@@ -10,11 +10,15 @@ written in the grid's order.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..common.config import ConfigError
+from ..common.data import DataError
+from ..common.progress import Progress
 
 SPLITS = ("train", "validation")
 _SPLIT_STREAM = 0xD15E  # mixed into the seed of the split draw
@@ -109,3 +113,53 @@ def rows_of_split(grid: FactorGrid, flat: np.ndarray, cfg: dict, seed: int,
     order = np.argsort(flat, kind="stable")
     wanted = split_indices(grid, cfg, seed)[split]
     return np.sort(order[np.searchsorted(flat[order], wanted)])
+
+
+def split_seed(cfg: dict) -> int:
+    """`data.split_seed`: the seed the reader draws a published whole-grid file's split with
+    (the scale's seed, which the generator draws it with)."""
+    try:
+        return int(cfg["split_seed"])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError("data.split_seed: missing or not an integer (the seed of the "
+                          "train/validation draw; the scale's seed)") from None
+
+
+def generate_splits(out_dir: Path, grid: FactorGrid, cfg: dict, seed: int, part: int,
+                    parts: int, file_name: str, write_split, label: str) -> list[Path]:
+    """This part's share of the two split files (split i goes to part i % parts):
+    `write_split(path, flat indices, progress)` writes one, to a temporary name renamed when
+    complete, so an interrupted run leaves no file that looks whole."""
+    indices = split_indices(grid, cfg, seed)
+    written = []
+    for i, split in enumerate(SPLITS):
+        if i % parts != part:
+            continue
+        path = Path(out_dir) / split / file_name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".partial")
+        progress = Progress(f"{label} {split}", len(indices[split]))
+        try:
+            write_split(tmp, indices[split], progress)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # the manifest hashes every file in the folder
+            raise
+        os.replace(tmp, path)
+        progress.close()
+        written.append(path)
+    return written
+
+
+def list_split_files(data_dir: Path, file_name: str) -> dict[str, list[Path]]:
+    """{split: [data_dir/split/file_name]}, or DataError naming the missing file (with how to
+    use a published file that lies in data_dir itself)."""
+    data_dir = Path(data_dir)
+    out = {}
+    for split in SPLITS:
+        path = data_dir / split / file_name
+        if not path.is_file():
+            hint = (" (the published file holds no split: link it into train/ and validation/,"
+                    " and each reads its own rows)") if (data_dir / file_name).is_file() else ""
+            raise DataError(path, f"missing: the {split} split is {split}/{file_name}{hint}")
+        out[split] = [path]
+    return out

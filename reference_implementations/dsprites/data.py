@@ -19,17 +19,16 @@ grid (the published file, linked into both folders) is read as its split's rows.
 
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..common.config import ConfigError
 from ..common.data import DataError
 from ..common.progress import Progress
 from ..disentangle import reading
-from ..disentangle.grid import SPLITS, FactorGrid, rows_of_split, split_indices
+from ..disentangle.grid import (FactorGrid, generate_splits, list_split_files,
+                                rows_of_split, split_seed)
 from . import sprites
 
 FILE_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
@@ -43,9 +42,9 @@ _CHUNK = 4096  # images rendered and written at a time
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def _metadata(split: str, n: int) -> dict:
+def _metadata(label: str, n: int) -> dict:
     return {"title": "dSprites (SciPerf synthetic)", "version": 1,
-            "description": f"SciPerf dsprites, split {split}: {n} images of the dSprites grid",
+            "description": f"SciPerf {label}: {n} images of the dSprites grid",
             "latents_names": GRID.names, "latents_sizes": np.array(GRID.sizes),
             "latents_possible_values": dict(zip(GRID.names, GRID.values)),
             "author": "SciPerf"}
@@ -58,70 +57,37 @@ def _member(zf: zipfile.ZipFile, name: str):
     return zf.open(info, "w", force_zip64=True)
 
 
-def write_split(path: Path, flat: np.ndarray, label: str) -> None:
+def write_split(path: Path, flat: np.ndarray, progress: Progress) -> None:
     """Render the grid points `flat` into one .npz in the published layout, streaming the
-    images chunk by chunk (to `path`.partial, renamed when complete)."""
+    images chunk by chunk."""
     classes = GRID.classes(flat)
     values = GRID.factor_values(classes)
-    tmp = path.with_name(path.name + ".partial")
-    progress = Progress(label, len(flat))
-    try:
-        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
-            with _member(zf, "imgs") as f:
-                np.lib.format.write_array_header_1_0(f, {
-                    "descr": "|u1", "fortran_order": False,
-                    "shape": (len(flat), sprites.SIZE, sprites.SIZE)})
-                for start in range(0, len(flat), _CHUNK):
-                    v = values[start:start + _CHUNK]
-                    f.write(sprites.render(v[:, 1].astype(int) - 1, v[:, 2], v[:, 3], v[:, 4],
-                                           v[:, 5]).tobytes())
-                    progress.update(min(start + _CHUNK, len(flat)))
-            for name, array in (("latents_values", values), ("latents_classes", classes)):
-                with _member(zf, name) as f:
-                    np.lib.format.write_array(f, array)
-            with _member(zf, "metadata") as f:
-                np.lib.format.write_array(f, np.array(_metadata(label, len(flat)), dtype=object),
-                                          allow_pickle=True)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # the manifest hashes every file in the folder
-        raise
-    os.replace(tmp, path)
-    progress.close()
+    with zipfile.ZipFile(path, "w", allowZip64=True) as zf:
+        with _member(zf, "imgs") as f:
+            np.lib.format.write_array_header_1_0(f, {
+                "descr": "|u1", "fortran_order": False,
+                "shape": (len(flat), sprites.SIZE, sprites.SIZE)})
+            for start in range(0, len(flat), _CHUNK):
+                v = values[start:start + _CHUNK]
+                f.write(sprites.render(v[:, 1].astype(int) - 1, v[:, 2], v[:, 3], v[:, 4],
+                                       v[:, 5]).tobytes())
+                progress.update(min(start + _CHUNK, len(flat)))
+        for name, array in (("latents_values", values), ("latents_classes", classes)):
+            with _member(zf, name) as f:
+                np.lib.format.write_array(f, array)
+        with _member(zf, "metadata") as f:
+            np.lib.format.write_array(f, np.array(_metadata(progress.label, len(flat)),
+                                                  dtype=object), allow_pickle=True)
 
 
 def generate(out_dir: Path, cfg: dict, seed: int, part: int = 0, parts: int = 1) -> list[Path]:
     """Write this part's share of the two split files (train, validation)."""
-    indices = split_indices(GRID, cfg, seed)
-    written = []
-    for i, split in enumerate(SPLITS):
-        if i % parts != part:
-            continue
-        path = Path(out_dir) / split / FILE_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_split(path, indices[split], f"dsprites {split}")
-        written.append(path)
-    return written
+    return generate_splits(out_dir, GRID, cfg, seed, part, parts, FILE_NAME, write_split,
+                           "dsprites")
 
 
 def list_splits(data_dir: Path, cfg: dict) -> dict[str, list[Path]]:
-    data_dir = Path(data_dir)
-    out = {}
-    for split in SPLITS:
-        path = data_dir / split / FILE_NAME
-        if not path.is_file():
-            hint = (" (the published file holds no split: link it into train/ and validation/,"
-                    " and each reads its own rows)") if (data_dir / FILE_NAME).is_file() else ""
-            raise DataError(path, f"missing: the {split} split is {split}/{FILE_NAME}{hint}")
-        out[split] = [path]
-    return out
-
-
-def _split_seed(cfg: dict) -> int:
-    try:
-        return int(cfg["split_seed"])
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError("data.split_seed: missing or not an integer (the seed of the "
-                          "train/validation draw; the scale's seed)") from None
+    return list_split_files(data_dir, FILE_NAME)
 
 
 def _open(path: Path, cfg: dict, check_images: bool):
@@ -168,7 +134,7 @@ def _open(path: Path, cfg: dict, check_images: bool):
         raise DataError(path, f"image {int(np.argmax(imgs.reshape(n, -1).max(axis=1) > 1))} "
                               "holds values other than 0 and 1", key="imgs")
     flat = np.ravel_multi_index(classes.T, GRID.sizes)
-    rows = rows_of_split(GRID, flat, cfg, _split_seed(cfg), path.parent.name)
+    rows = rows_of_split(GRID, flat, cfg, split_seed(cfg), path.parent.name)
     return imgs, values, np.arange(n) if rows is None else rows
 
 

@@ -17,17 +17,16 @@ published file, linked into both folders) is read as its split's rows.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from ..common.config import ConfigError
 from ..common.data import DataError
 from ..common.progress import Progress
 from ..disentangle import reading
-from ..disentangle.grid import SPLITS, FactorGrid, rows_of_split, split_indices
+from ..disentangle.grid import (FactorGrid, generate_splits, list_split_files,
+                                rows_of_split, split_seed)
 from . import render
 
 FILE_NAME = "3dshapes.h5"
@@ -40,59 +39,27 @@ _CHUNK = 2048  # images rendered and written at a time
 _CHECK_BLOCK = 4096
 
 
-def write_split(path: Path, flat: np.ndarray, label: str) -> None:
+def write_split(path: Path, flat: np.ndarray, progress: Progress) -> None:
+    """Render the grid points `flat` into one .h5 in the published layout, chunk by chunk."""
     labels = GRID.factor_values(GRID.classes(flat))
-    tmp = path.with_name(path.name + ".partial")
-    progress = Progress(label, len(flat))
-    try:
-        with h5py.File(tmp, "w") as f:
-            images = f.create_dataset("images", shape=(len(flat), render.SIZE, render.SIZE, 3),
-                                      dtype="uint8")
-            f.create_dataset("labels", data=labels)
-            for start in range(0, len(flat), _CHUNK):
-                stop = min(len(flat), start + _CHUNK)
-                images[start:stop] = render.image(labels[start:stop])
-                progress.update(stop)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # the manifest hashes every file in the folder
-        raise
-    os.replace(tmp, path)
-    progress.close()
+    with h5py.File(path, "w") as f:
+        images = f.create_dataset("images", shape=(len(flat), render.SIZE, render.SIZE, 3),
+                                  dtype="uint8")
+        f.create_dataset("labels", data=labels)
+        for start in range(0, len(flat), _CHUNK):
+            stop = min(len(flat), start + _CHUNK)
+            images[start:stop] = render.image(labels[start:stop])
+            progress.update(stop)
 
 
 def generate(out_dir: Path, cfg: dict, seed: int, part: int = 0, parts: int = 1) -> list[Path]:
     """Write this part's share of the two split files (train, validation)."""
-    indices = split_indices(GRID, cfg, seed)
-    written = []
-    for i, split in enumerate(SPLITS):
-        if i % parts != part:
-            continue
-        path = Path(out_dir) / split / FILE_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_split(path, indices[split], f"shapes3d {split}")
-        written.append(path)
-    return written
+    return generate_splits(out_dir, GRID, cfg, seed, part, parts, FILE_NAME, write_split,
+                           "shapes3d")
 
 
 def list_splits(data_dir: Path, cfg: dict) -> dict[str, list[Path]]:
-    data_dir = Path(data_dir)
-    out = {}
-    for split in SPLITS:
-        path = data_dir / split / FILE_NAME
-        if not path.is_file():
-            hint = (" (the published file holds no split: link it into train/ and validation/,"
-                    " and each reads its own rows)") if (data_dir / FILE_NAME).is_file() else ""
-            raise DataError(path, f"missing: the {split} split is {split}/{FILE_NAME}{hint}")
-        out[split] = [path]
-    return out
-
-
-def _split_seed(cfg: dict) -> int:
-    try:
-        return int(cfg["split_seed"])
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError("data.split_seed: missing or not an integer (the seed of the "
-                          "train/validation draw; the scale's seed)") from None
+    return list_split_files(data_dir, FILE_NAME)
 
 
 def _open(path: Path, cfg: dict):
@@ -131,7 +98,7 @@ def _open(path: Path, cfg: dict):
             raise DataError(path, f"row {bad}: {labels[bad].tolist()} is not a point of the "
                                   "3dshapes grid", key="labels")
         flat = np.ravel_multi_index(classes.T, GRID.sizes)
-        rows = rows_of_split(GRID, flat, cfg, _split_seed(cfg), path.parent.name)
+        rows = rows_of_split(GRID, flat, cfg, split_seed(cfg), path.parent.name)
         return f, images, labels, np.arange(n) if rows is None else rows
     except BaseException:
         f.close()

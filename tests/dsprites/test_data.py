@@ -12,28 +12,19 @@ from reference_implementations.common.config import load_config
 from reference_implementations.common.data import DataError
 from reference_implementations.disentangle.grid import split_indices
 from reference_implementations.dsprites import data, sprites
-from tests.support import sciperf
+from tests.support import generate_data
 
 CFG = load_config("dsprites", "tiny").data
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dsprites") / "tiny"
-    r = sciperf("data", "generate", "dsprites", "--scale", "tiny", "--out", out, "--workers", 2)
-    assert r.returncode == 0, r.stderr
-    assert "dsprites train: 4,096/4,096 images (100 %)" in r.stderr  # progress, a line per file
-    return out, r.stdout.rsplit("dataset checksum ", 1)[1].strip()
+    return generate_data(tmp_path_factory, "dsprites")
 
-
-def test_generation_is_deterministic_and_workers_do_not_change_it(tiny, tmp_path):
-    r = sciperf("data", "generate", "dsprites", "--scale", "tiny", "--out", tmp_path / "d")
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.rsplit("dataset checksum ", 1)[1].strip() == tiny[1]
 
 
 def test_splits_are_disjoint_samples_of_the_scale_grid_in_the_published_layout(tiny):
-    out, _ = tiny
+    out = tiny
     seen = {}
     for split, n in (("train", 4096), ("validation", 5000)):
         path = out / split / data.FILE_NAME
@@ -111,11 +102,6 @@ def test_the_published_whole_grid_is_read_as_each_splits_rows(tmp_path):
     assert x.shape == (2, 64, 64, 1) and x.dtype == np.float32
 
 
-def test_a_published_file_not_linked_into_split_folders_says_how(tmp_path):
-    published(tmp_path / data.FILE_NAME, np.arange(10))
-    with pytest.raises(DataError, match="link it into train/ and validation/"):
-        data.list_splits(tmp_path, CFG)
-
 
 @pytest.mark.parametrize("mutate, key, says", [
     (lambda a: a.pop("imgs"), "imgs", "missing"),
@@ -139,31 +125,3 @@ def test_bad_files_name_the_file_and_key(tmp_path, mutate, key, says):
     with pytest.raises(DataError) as e:
         data.check_file(path, CFG)
     assert e.value.key == key and e.value.path == str(path) and says in e.value.message
-
-
-def test_a_truncated_file_is_named(tiny, tmp_path):
-    path = tmp_path / "train" / data.FILE_NAME
-    path.parent.mkdir()
-    path.write_bytes((tiny[0] / "train" / data.FILE_NAME).read_bytes()[:100_000])
-    with pytest.raises(DataError, match="cannot be read") as e:
-        data.check_file(path, CFG)
-    assert e.value.path == str(path)
-
-
-def test_make_dataset_gives_images_and_their_factors(tiny):
-    out, _ = tiny
-    files = data.list_splits(out, CFG)
-    x, y = next(iter(data.make_dataset(files["train"], CFG, batch_size=8, training=True,
-                                       shuffle_seed=1)))
-    assert x.shape == (8, 64, 64, 1) and np.array_equal(x.numpy(), y.numpy())
-    x, f = next(iter(data.make_dataset(files["validation"], CFG, batch_size=8, training=False,
-                                       shuffle_seed=None)))
-    with np.load(files["validation"][0]) as real:
-        assert np.array_equal(x.numpy()[..., 0], real["imgs"][:8])
-        assert np.allclose(f.numpy(), real["latents_values"][:8, 1:])
-
-
-def test_sciperf_run_says_there_is_no_training_yet(tmp_path):
-    r = sciperf("run", "dsprites", "--out", tmp_path)
-    assert r.returncode == 2 and "no training entry point yet" in r.stderr
-    assert "Traceback" not in r.stderr
