@@ -405,9 +405,11 @@ def dci_rf(factors, codes, seed: int = 0, *, n_jobs: int | None = None, **settin
     importances): disentanglement = sum_j rho_j (1 - H_K(R[:, j])), rho_j code j's share of the
     importance; completeness = mean_k (1 - H_L(R[k, :])).
 
-    The folds are shared by every factor and configuration and the (factor, max_features,
-    fold) fits run on n_jobs threads (default: every core); the result equals the plain grid
-    search's (tests/disentangle/test_metrics.py)."""
+    The folds are shared by every factor and configuration, each max_depth is cut from one
+    forest (_fold_errors), and the (factor, max_features, fold) fits run on n_jobs threads
+    (default: every core). The threads do not change the result (tests/disentangle/
+    test_metrics.py); it agrees with scikit-learn's plain grid search within the forests'
+    seed-to-seed spread (test_metrics_independent.py)."""
     from joblib import Parallel, delayed
     from sklearn.model_selection import KFold
 
