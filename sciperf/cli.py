@@ -1,10 +1,11 @@
-"""`sciperf`: one command, five sub-commands.
+"""`sciperf`: one command, six sub-commands.
 
     sciperf data generate BENCH --scale tiny [--out DIR]    make a dataset (with its manifest)
     sciperf run BENCH --np 2 --scale tiny --runs N --out DIR  reference runs under horovodrun
     sciperf check PATH...                                    = check-compliance
     sciperf package ROOT --org ORG --system SYSTEM           system description + code
     sciperf report ROOT... --out DIR                         results tables and page
+    sciperf metrics disentangle --factors F --codes C       score a representation
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ DELEGATED = {
     "check": ("compliance.cli", "check-compliance: check MLPerf logs and submission trees"),
     "package": ("tools.package", "lay out a submission: system description and code"),
     "report": ("reports.cli", "score valid submissions into tables, a page and plots"),
+    "metrics": ("reference_implementations.disentangle.cli",
+                "score a representation: the disentanglement metric panel"),
 }
 
 
@@ -113,7 +116,14 @@ def cmd_data_generate(a) -> int:
 
 
 def cmd_run(a) -> int:
+    import importlib.util
+
     from tools.launcher import Interrupted, ResumeError, RunPlan, result_dir, run_many
+
+    if importlib.util.find_spec(f"reference_implementations.{a.benchmark}.train") is None:
+        print(f"sciperf: error: {a.benchmark} has data but no training entry point yet "
+              f"(reference_implementations/{a.benchmark}/train.py)", file=sys.stderr)
+        return 2
 
     if (a.org is None) != (a.system is None):
         print("sciperf: error: --org and --system go together", file=sys.stderr)

@@ -112,5 +112,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("cosmoflow", "cosmology", EVAL_ERROR, "mae"),
         Benchmark("cloudmask", "environmental", EVAL_ACCURACY, "pixel_accuracy"),
         Benchmark("em_denoise", "materials", EVAL_ACCURACY, "psnr_db"),
+        # Blueprint "disentangle": the metric is provisional (issue 13 calibrates it) and the
+        # panel keys come with the rules that check them (issue 13).
+        Benchmark("dsprites", "understanding features", EVAL_ACCURACY, "dcimig",
+                  blueprint="disentangle"),
+        Benchmark("shapes3d", "understanding features", EVAL_ACCURACY, "dcimig",
+                  blueprint="disentangle"),
     )
 }

@@ -41,11 +41,15 @@ class PackageError(Exception):
 
 def implementation_sources(benchmark: str) -> list[Path]:
     """What a benchmark's implementation is, relative to the repository: its folder, the shared
-    harness and the vocabulary module the harness imports, with their packages' __init__.py."""
+    harness (and its blueprint's shared folder) and the vocabulary module the harness imports,
+    with their packages' __init__.py."""
     parts = [Path("reference_implementations/__init__.py"),
              Path("reference_implementations/common"),
              Path("reference_implementations") / benchmark,
              Path("sciperf/__init__.py"), Path("sciperf/vocab.py")]
+    blueprint = vocab.BENCHMARKS[benchmark].blueprint if benchmark in vocab.BENCHMARKS else None
+    if blueprint:  # what the blueprint's benchmarks share (disentangle: metrics, grid, reader)
+        parts.insert(2, Path("reference_implementations") / blueprint)
     missing = [p for p in parts if not (ROOT / p).exists()]
     if missing:
         raise PackageError(f"no reference implementation to copy for {benchmark!r}: "

@@ -219,3 +219,10 @@ def test_runs_that_disagree_leave_the_field_to_the_capture(no_gpu, tmp_path, cap
     assert "different submitter values" in capsys.readouterr().out
     desc = json.loads((org / "systems" / f"{SYSTEM}.json").read_text())
     assert desc["submitter"] == ORG  # --org
+
+
+def test_a_blueprint_benchmark_brings_its_blueprints_shared_code():
+    parts = [str(p) for p in pkg.implementation_sources("dsprites")]
+    assert "reference_implementations/disentangle" in parts
+    assert "reference_implementations/disentangle" not in \
+        [str(p) for p in pkg.implementation_sources("cosmoflow")]
