@@ -179,8 +179,20 @@ class Submission:
 
 def scan(org_dir: Path, show_as: str | Path | None = None) -> Submission:
     """Walk one org folder (see the module doc). Never raises on the tree's content."""
+    return complete(scan_layout(org_dir, show_as))
+
+
+def scan_layout(org_dir: Path, show_as: str | Path | None = None) -> Submission:
+    """The first half of scan: the links that leave the tree and the layout, which decide what
+    may be opened. The rest (complete) reads no log and can run while the logs are checked."""
     sub = Submission(Path(org_dir), Path(show_as) if show_as is not None else None)
-    _Scan(sub).run()
+    _Scan(sub).layout_phase()
+    return sub
+
+
+def complete(sub: Submission) -> Submission:
+    """The second half of scan: the bypass files, the descriptions, the implementations."""
+    _Scan(sub).contents_phase()
     return sub
 
 
@@ -189,9 +201,11 @@ class _Scan:
         self.sub = sub
         self.root = sub.org_dir.resolve()
 
-    def run(self) -> None:
+    def layout_phase(self) -> None:
         self.escapes()
         self.layout()
+
+    def contents_phase(self) -> None:
         self.params()
         self.descriptions()
         self.implementations()
@@ -444,7 +458,7 @@ class _Checks:
     def __init__(self, sub: Submission, rules: PackageRules, logs: dict):
         self.sub = sub
         self.rules = rules
-        self.logs = {Path(os.path.abspath(k)): v for k, v in logs.items()}
+        self.logs = {os.path.abspath(k): v for k, v in logs.items()}
         self.logs_resolved: dict | None = None
         self.new: list[Diagnostic] = []  # the checks' findings (the scan's stay in sub)
 
@@ -497,11 +511,11 @@ class _Checks:
     def log_result(self, path: Path):
         """The per-log result given for path (None when there is none). The caller's keys and
         ours are usually the same absolute path; only when they are not are both resolved."""
-        fr = self.logs.get(Path(os.path.abspath(path)))
+        fr = self.logs.get(os.path.abspath(path))
         if fr is None:
             if self.logs_resolved is None:
-                self.logs_resolved = {k.resolve(): v for k, v in self.logs.items()}
-            fr = self.logs_resolved.get(path.resolve())
+                self.logs_resolved = {os.path.realpath(k): v for k, v in self.logs.items()}
+            fr = self.logs_resolved.get(os.path.realpath(path))
         return fr
 
     def runs(self, r: ResultFolder) -> list[Run]:

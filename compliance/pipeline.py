@@ -90,15 +90,27 @@ def check_paths(paths: list[str | Path], ruleset: str | None = None, jobs: int =
                 seen.add(org_abs)
                 shown = Path(os.path.relpath(org_abs, os.path.abspath(root))).as_posix()
                 show_as = None if paths_as_found else _show_as(root, org)
-                scans.append((Path(org), shown, package.scan(Path(org), show_as=show_as)))
+                scans.append((Path(org), shown, package.scan_layout(Path(org), show_as=show_as)))
     refused = {os.path.abspath(p) for _, _, s in scans for p in s.refused}
     items = [(shown, p) for shown, p in find_logs(paths) if str(p) not in refused]
-    logs = check_found(items, ruleset, jobs, werror=werror, meanwhile=meanwhile)
+
+    def alongside():
+        # What needs no log: the rest of each scan (descriptions validated, bypass files read)
+        # and the package rules (for MLPerf rulesets, numpy and the RCP tables), while the
+        # workers check the logs; then the caller's own work.
+        for _, _, sub in scans:
+            package.complete(sub)
+        if ruleset is not None and scans:
+            package.prepare(ruleset)
+        if meanwhile is not None:
+            meanwhile()
+
+    logs = check_found(items, ruleset, jobs, werror=werror, meanwhile=alongside)
     by_path = {Path(fr.abspath): fr for fr in logs}
     packages = []
     for org, shown, sub in scans:
         org_abs = os.path.abspath(org)
-        mine = {p: fr for p, fr in by_path.items() if _is_within(str(p), org_abs)}
+        mine = {str(p): fr for p, fr in by_path.items() if _is_within(str(p), org_abs)}
         org_ruleset = package.choose_ruleset(ruleset, (fr.ruleset for fr in mine.values()))
         diags = package.check_package(sub, org_ruleset, mine, bypass)
         if werror:

@@ -12,12 +12,13 @@ Every system is named in full: a figure is as wide as its longest label needs.
 from __future__ import annotations
 
 import io
+import math
 import multiprocessing
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator
+from matplotlib.ticker import NullLocator
 
 from compliance.api import worker_pool
 from compliance.parser import printable
@@ -93,11 +94,9 @@ def bar_figure(rows: list[dict], scaling: str, field: str, xlabel: str,
         ax.set_ylim(len(group) - 0.5, -0.5)  # first bar on top
         if log:
             ax.set_xscale("log")
-            ax.minorticks_off()
-            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
-            lo, hi = min(values), max(values)
-            ax.set_xlim(lo / 1.6, hi * 2.2)
+            lo, hi = min(values) / 1.6, max(values) * 2.2
+            _fixed_log_ticks(ax.xaxis, lo, hi)
+            ax.set_xlim(lo, hi)
         else:
             ax.set_xlim(0, max(values) * 1.18)
         ax.tick_params(axis="x", labelsize=7)
@@ -156,12 +155,12 @@ def scaling_figure(rows: list[dict]) -> Figure | None:
                         fontsize=7, annotation_clip=False)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.minorticks_off()
-        ax.set_xlim(*_decade_at_least(min(xs) / 1.6, max(xs) * 1.6))
-        ax.set_ylim(*_decade_at_least(min(ys) / 1.6, max(ys) * 1.6))
-        for axis in (ax.xaxis, ax.yaxis):
-            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        for axis, limits, setter in ((ax.xaxis, _decade_at_least(min(xs) / 1.6, max(xs) * 1.6),
+                                      ax.set_xlim),
+                                     (ax.yaxis, _decade_at_least(min(ys) / 1.6, max(ys) * 1.6),
+                                      ax.set_ylim)):
+            _fixed_log_ticks(axis, *limits)
+            setter(*limits)
         ax.grid(True, which="major", color="#e3e7ee", zorder=0)
         ax.tick_params(labelsize=7)
         ax.set_title(label, fontsize=10, loc="left")
@@ -172,6 +171,15 @@ def scaling_figure(rows: list[dict]) -> Figure | None:
                         for d in present], fontsize=7, loc="upper right", ncols=len(present),
                frameon=False)
     return fig
+
+
+def _fixed_log_ticks(axis, lo: float, hi: float) -> None:
+    """Ticks at 1, 2, 5 x 10^k within [lo, hi], labelled plainly, set as fixed values: the
+    automatic log locators and formatters cost more than drawing the rest of a panel."""
+    ticks = [m * 10.0 ** k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+             for m in (1, 2, 5) if lo <= m * 10.0 ** k <= hi]
+    axis.set_ticks(ticks, [f"{t:g}" for t in ticks])
+    axis.set_minor_locator(NullLocator())
 
 
 def _decade_at_least(lo: float, hi: float) -> tuple[float, float]:
