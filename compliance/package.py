@@ -300,6 +300,8 @@ class _Scan:
                 rf.logs.append(p)
             elif p.name == layout.SCALING_FILE and p.is_file():
                 rf.scaling_factor = self.scaling_factor(p, scope)
+            elif p.is_dir() and layout.is_model_dir(p):
+                continue  # a run's kept model (what `sciperf infer` times)
             elif p.name not in known:
                 what = "folder" if p.is_dir() else "file"
                 sub.add("SP409", f"{what} {p.name!r} is not a result_<i>.txt log; it is not "

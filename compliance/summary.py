@@ -89,6 +89,7 @@ class RunSummary:
     accelerators_per_node: object = None
     method: str | None = None  # blueprints: the method trained
     panel: dict[str, Logged] = field(default_factory=dict)  # last value of each panel key
+    weights_sha256: Logged | None = None  # the first that is a string: the model it kept
 
     @property
     def logged(self) -> bool:
@@ -215,11 +216,16 @@ class Summarizer:
     def _panel(self, rec: Record) -> None:
         self.summary.panel[rec.key] = Logged(rec.value, rec.line)
 
+    def _weights(self, rec: Record) -> None:
+        if self.summary.weights_sha256 is None and isinstance(rec.value, str):
+            self.summary.weights_sha256 = Logged(rec.value, rec.line)
+
 
 _FIXED = {
     vocab.RUN_START: "_run_start", vocab.RUN_STOP: "_run_stop", vocab.SEED: "_seed",
     vocab.SCIPERF_RULESET: "_ruleset", vocab.NUMBER_OF_NODES: "_nodes",
     vocab.ACCELERATORS_PER_NODE: "_accelerators", vocab.METHOD: "_method",
+    vocab.WEIGHTS_SHA256: "_weights",
     # a hyperparameter too (SP405)
     vocab.GLOBAL_BATCH_SIZE: "_batch_size_and_hyper",
     **{k: "_evaluation" for k in EVAL_KEYS},
