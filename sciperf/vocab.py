@@ -85,11 +85,13 @@ INFERENCE_SCENARIO = "inference_scenario"  # value: one of sciperf.layout.SCENAR
 INFERENCE_ACCURACY = "inference_accuracy"
 INFERENCE_UNOFFICIAL = "inference_unofficial"  # value: true when the settings were shortened
 # How far below the benchmark's quality target the accuracy run may be (relative), as MLPerf
-# Inference accepts 99 % of the reference accuracy; rules.md section 8, inference_common.yaml.
+# Inference accepts 99 % of the reference accuracy (rules.md section 8).
 INFERENCE_ACCURACY_TOLERANCE = 0.01
 # Keys LoadGen writes into mlperf_log_detail.txt that the checker and the report read.
 LOADGEN_VERSION = "loadgen_version"
 RESULT_VALIDITY = "result_validity"
+RESULT_MIN_DURATION_MET = "result_min_duration_met"
+RESULT_MIN_QUERIES_MET = "result_min_queries_met"
 EFFECTIVE_SCENARIO = "effective_scenario"
 EFFECTIVE_TEST_MODE = "effective_test_mode"
 RESULT_P90_LATENCY_NS = "result_90.00_percentile_latency_ns"
