@@ -68,7 +68,8 @@ def find_logs(paths: list[str | Path]) -> list[tuple[str, Path]]:
                 dirnames.sort()
                 rel = os.path.relpath(dirpath, p)
                 for name in filenames:
-                    if fnmatch.fnmatchcase(name, layout.RESULT_GLOB):
+                    if (fnmatch.fnmatchcase(name, layout.RESULT_GLOB)
+                            or name == layout.INFERENCE_LOG):
                         full = os.path.join(dirpath, name)
                         if os.path.isfile(full):
                             shown = name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
@@ -98,6 +99,8 @@ def check_file(display: str, path: str | Path, ruleset: str | Ruleset | None = N
     the ruleset itself cannot be used (RulesError, or registry.UnknownRuleset for a `ruleset`
     argument that names none)."""
     path = Path(path)
+    if path.name == layout.INFERENCE_LOG:
+        return check_inference(display, path, ruleset, werror)
     sink = DiagnosticSink(display)
     fh = open_log(path, sink)
     if fh is None:
@@ -110,6 +113,22 @@ def check_file(display: str, path: str | Path, ruleset: str | Ruleset | None = N
         sink.add("SP006", f"cannot read the file: {e.strerror or e}")
         return _result(display, path, None if ruleset is None else _name(ruleset), None,
                        sink.finish(), werror, None)
+
+
+def check_inference(display: str, path: Path, ruleset: str | Ruleset | None,
+                    werror: bool) -> FileResult:
+    """An inference result, found by its sciperf_log.txt (compliance/inference.py), under the
+    ruleset given or the one the log names (SciPerf's when it names none it knows)."""
+    from . import inference
+
+    name = None if ruleset is None else _name(ruleset)
+    if name is None:
+        named = summarize_file(path).ruleset
+        name = named if named in registry.available() else vocab.RULESET
+    diags, summary = inference.check_result(display, path, name)
+    benchmark = summary.value(vocab.SUBMISSION_BENCHMARK)
+    return _result(display, path, name, benchmark if isinstance(benchmark, str) else None,
+                   diags, werror, summary)
 
 
 def _name(ruleset: str | Ruleset) -> str:

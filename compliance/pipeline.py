@@ -127,6 +127,11 @@ def _scope_log_findings(sub: package.Submission, by_path: dict[Path, FileResult]
                 continue
             scope = layout.Scope(sub.org, r.system, r.scaling, r.benchmark, log.name)
             fr.diagnostics = [replace(d, scope=scope) for d in fr.diagnostics]
+    for r in sub.inference:
+        for log in r.logs:
+            fr = by_path.get(Path(os.path.abspath(log)))
+            if fr is not None:
+                fr.diagnostics = [replace(d, scope=r.scope) for d in fr.diagnostics]
 
 
 def _is_within(path: str, folder: str) -> bool:

@@ -87,8 +87,15 @@ INFERENCE_UNOFFICIAL = "inference_unofficial"  # value: true when the settings w
 # How far below the benchmark's quality target the accuracy run may be (relative), as MLPerf
 # Inference accepts 99 % of the reference accuracy (rules.md section 8).
 INFERENCE_ACCURACY_TOLERANCE = 0.01
+# LoadGen's names of the scenarios (sciperf.layout.SCENARIOS), and its official settings (its
+# built-in mlperf.conf, `*.*`: min_duration 600 s, min_query_count 100; Offline issues one query)
+LOADGEN_SCENARIOS = {"singlestream": "SingleStream", "offline": "Offline"}
+INFERENCE_OFFICIAL_MIN_DURATION_MS = 600_000
+INFERENCE_OFFICIAL_MIN_QUERIES = {"singlestream": 100, "offline": 1}
 # Keys LoadGen writes into mlperf_log_detail.txt that the checker and the report read.
 LOADGEN_VERSION = "loadgen_version"
+EFFECTIVE_MIN_DURATION_MS = "effective_min_duration_ms"
+EFFECTIVE_MIN_QUERY_COUNT = "effective_min_query_count"
 RESULT_VALIDITY = "result_validity"
 RESULT_MIN_DURATION_MET = "result_min_duration_met"
 RESULT_MIN_QUERIES_MET = "result_min_queries_met"

@@ -49,7 +49,7 @@ from .trained import ModelError
 
 # LoadGen's names of the scenarios, and the settings `--quick` uses instead of the official ones
 # (long enough for LoadGen's early-stopping estimate of a p90 latency, which needs 64 queries).
-LOADGEN_SCENARIOS = {"singlestream": "SingleStream", "offline": "Offline"}
+LOADGEN_SCENARIOS = K.LOADGEN_SCENARIOS
 QUICK_SETTINGS = {"min_duration_ms": 2000, "min_query_count": 64}
 # The QSL's performance set: every validation sample, up to this many (LoadGen's accuracy run
 # still covers all of them, loading one set after the other).
