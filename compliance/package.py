@@ -750,7 +750,7 @@ class _Checks:
                              f"model a training log of {r.benchmark} in this submission kept "
                              f"({len(kept.get(r.benchmark, ()))} logged)", path, line=got.line,
                              key=vocab.WEIGHTS_SHA256, system=r.system,
-                             scaling=layout.INFERENCE, benchmark=r.benchmark, log=path.name,
+                             scaling=layout.INFERENCE, benchmark=r.benchmark,
                              scenario=r.scenario)
 
 

@@ -37,6 +37,7 @@ class PackageResult:
     results: list[ResultFolder] = field(default_factory=list)
     descriptions: dict[str, SystemDoc] = field(default_factory=dict)  # by system id
     org_dir: Path | None = None  # as found under the PATH argument
+    inference: list[ResultFolder] = field(default_factory=list)  # inference results
 
     def to_json(self) -> dict:
         return {"path": self.path, "verdict": self.verdict, "ruleset": self.ruleset,
@@ -106,7 +107,7 @@ def check_paths(paths: list[str | Path], ruleset: str | None = None, jobs: int =
         _scope_log_findings(sub, by_path)
         verdict = FAIL if any(d.severity == ERROR for d in diags) else PASS
         packages.append(PackageResult(shown, Path(org_abs), verdict, org_ruleset, diags,
-                                      sub.results, sub.descriptions, org))
+                                      sub.results, sub.descriptions, org, sub.inference))
     return Checked(logs, packages, by_path)
 
 

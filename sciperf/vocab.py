@@ -143,7 +143,8 @@ class Benchmark:
                             tolerance: float = INFERENCE_ACCURACY_TOLERANCE) -> float:
         """What an inference accuracy run must reach: the target, at most `tolerance` (relative)
         worse."""
-        return target * (1 - tolerance) if self.higher_is_better else target * (1 + tolerance)
+        margin = abs(target) * tolerance
+        return target - margin if self.higher_is_better else target + margin
 
 
 BENCHMARKS: dict[str, Benchmark] = {
