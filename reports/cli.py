@@ -85,7 +85,8 @@ def write_report(report, out: Path, roots: list[str], title: str, jobs: int = 1
         files["inference.csv"] = render.inference_csv(report.inference)
         files["index.html"] = render.results_html(report.results, report.rejected,
                                                   report.systems, plots, roots, title,
-                                                  gated=report.gated)
+                                                  gated=report.gated,
+                                                  inference=report.inference)
         for name, content in files.items():
             if isinstance(content, bytes):
                 (staging / name).write_bytes(content)

@@ -169,10 +169,7 @@ def inference_md(rows: list[dict]) -> list[str]:
            "SingleStream: 90th-percentile latency of one sample per query (lower is better). "
            "Offline: samples per second (higher is better). Accuracy: the benchmark's metric "
            "over every validation sample. *unofficial*: shortened settings, not comparable.", ""]
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault((benchmark_label(r), r["scenario"]), []).append(r)
-    for (label, scenario), group in sorted(groups.items()):
+    for (label, scenario), group in sorted(_inference_groups(rows).items()):
         cols = INFERENCE_SCORES.get(scenario, [])
         out += [f"### {md_text(label)}, {md_text(scenario)}", ""]
         out += _md_table(INFERENCE_SYSTEM_HEADERS + [h for h, _, _ in cols]
@@ -235,7 +232,8 @@ def page_template():
 
 
 def results_html(rows: list[dict], rejected: list[dict], systems: dict, plots: dict[str, bytes],
-                 roots: list[str], title: str = "SciPerf results", gated: bool = True) -> str:
+                 roots: list[str], title: str = "SciPerf results", gated: bool = True,
+                 inference: list[dict] | None = None) -> str:
     descriptions = {}
     for (org, system_id), info in systems.items():
         if not isinstance(info, Exception):
@@ -267,4 +265,14 @@ def results_html(rows: list[dict], rejected: list[dict], systems: dict, plots: d
         strong_columns=STRONG_COLUMNS,
         weak_columns=WEAK_COLUMNS,
         max_shown=MAX_DIAGNOSTICS_SHOWN,
+        inference=sorted(_inference_groups(inference or []).items()),
+        inference_scores=INFERENCE_SCORES,
     )
+
+
+def _inference_groups(rows: list[dict]) -> dict[tuple, list[dict]]:
+    """(benchmark label, scenario) -> rows, as the Markdown and the page show them."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((benchmark_label(r), r["scenario"]), []).append(r)
+    return groups

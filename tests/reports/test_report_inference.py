@@ -53,6 +53,9 @@ def test_checked_results_become_rows(tree, tmp_path):
     assert "## Inference (MLPerf LoadGen)" in md and "p90 latency (ms)" in md
     assert "unofficial" in md
     assert json.loads(written["inference.json"].read_text()) == report.inference
+    page = written["index.html"].read_text()
+    assert 'id="inference"' in page and page.count('class="inference-table"') == 2
+    assert f"{ss['p90_latency_ms']:.3f}" in page and f"{off['samples_per_second']:.1f}" in page
     assert written["inference.csv"].read_text().count("\n") == 3
 
 
