@@ -22,7 +22,7 @@ from sciperf import layout, vocab
 
 from . import codes, registry
 from .diagnostics import ERROR, WARNING, Diagnostic
-from .parser import DiagnosticSink, iter_records, open_log
+from .parser import DiagnosticSink, iter_records, open_log, replay_records
 from .rules import Ruleset, RulesError
 from .summary import RunSummary, Summarizer, summarize
 PASS, FAIL = "pass", "fail"
@@ -183,18 +183,8 @@ def _check_open(display, path, fh, sink, ruleset, werror) -> FileResult:
                            summarizer.finish(n))
     rules = ruleset if isinstance(ruleset, Ruleset) else registry.load(name)
 
-    def replay():
-        # The records again from the top, on the same open file; the pass in progress goes on
-        # from where it was.
-        here = fh.tell()
-        try:
-            fh.seek(0)
-            yield from iter_records(fh, DiagnosticSink(display))
-        finally:
-            fh.seek(here)
-
     outcome = rules.check(itertools.chain(head, records), display, observe=summarizer.handler,
-                          reopen=replay)
+                          reopen=lambda: replay_records(fh, display))
     summary = summarizer.finish(outcome.records)
     benchmark = summary.value(vocab.SUBMISSION_BENCHMARK)
     if not isinstance(benchmark, str):

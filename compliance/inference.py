@@ -30,7 +30,7 @@ from sciperf import layout, vocab
 
 from . import codes, registry
 from .diagnostics import ERROR, Diagnostic
-from .parser import DiagnosticSink, iter_records, open_log
+from .parser import DiagnosticSink, iter_records, open_log, replay_records
 from .rules import Ruleset, RulesError
 from .summary import RunSummary, Summarizer
 
@@ -74,15 +74,8 @@ def check_file(rules: Ruleset, display: str, path: Path) -> tuple[list[Diagnosti
     summarizer = Summarizer()
     try:
         with fh:
-            def replay():
-                here = fh.tell()
-                try:
-                    fh.seek(0)
-                    yield from iter_records(fh, DiagnosticSink(display))
-                finally:
-                    fh.seek(here)
             outcome = rules.check(iter_records(fh, sink), display, observe=summarizer.handler,
-                                  reopen=replay)
+                                  reopen=lambda: replay_records(fh, display))
     except OSError as e:
         sink.add("SP006", f"cannot read the file: {e.strerror or e}")
         return sink.finish(), None

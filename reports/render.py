@@ -184,7 +184,7 @@ def inference_md(rows: list[dict]) -> list[str]:
 
 
 def inference_csv(rows: list[dict]) -> str:
-    from reports.inference import INFERENCE_FIELD_NAMES
+    from reports.schema import INFERENCE_FIELD_NAMES
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
