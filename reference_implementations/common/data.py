@@ -42,3 +42,10 @@ def split_files(data_dir: str | Path, splits: tuple[str, ...], patterns: tuple[s
             raise DataError(folder, f"holds no {kind}")
         out[split] = files
     return out
+
+
+def files_below(entries: list[Path]) -> list[Path]:
+    """The files a split's entries stand for: a file itself, or every file below an entry that
+    is a folder of files that belong together (EM denoise's noisy and clean pair)."""
+    return [p for e in map(Path, entries) for p in (sorted(e.rglob("*")) if e.is_dir() else [e])
+            if p.is_file()]
