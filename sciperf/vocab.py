@@ -74,6 +74,7 @@ ABORT_REASON = "reason"  # run_stop metadata key when status is aborted
 # target: a finished run (`sciperf run --resume` keeps it), unlike one stopped by a fault.
 TARGET_MISSED = "target not reached"
 METHOD = "method"  # value: the method a blueprint run trains (e.g. "beta_vae"); blueprints only
+DATA_AUGMENTATION = "data_augmentation"  # value: the config's data.augmentation, where it has one
 
 MANIFEST_NAME = "MANIFEST.json"
 
