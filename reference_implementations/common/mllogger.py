@@ -121,8 +121,9 @@ class RankLogger:
             print(f"sciperf: {text}", file=sys.stderr, flush=True)
 
     def finish(self, status: str, reason: str | None = None) -> bool:
-        """Write run_stop and close the log, once, from whichever thread comes first (the
-        training loop, or the signal watch); False if it was already written."""
+        """Write run_stop, once, from whichever thread comes first (the training loop, or the
+        signal watch); False if it was already written. The log stays open for what the
+        finished run logs after its clock stopped (a blueprint's panel), until close()."""
         with self._finish:
             if self.status is not None:
                 return False
@@ -136,11 +137,20 @@ class RankLogger:
                 self._write("end", K.RUN_STOP, None, metadata)
             except LogWriteError:
                 pass  # the caller already reports the log's failure
-            for h in list(self._logger.handlers):
+            for h in self._logger.handlers:
                 try:
                     h.flush()
-                    h.close()
                 except (OSError, ValueError):
                     pass
-                self._logger.removeHandler(h)
             return True
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        for h in list(self._logger.handlers):
+            try:
+                h.flush()
+                h.close()
+            except (OSError, ValueError):
+                pass
+            self._logger.removeHandler(h)
