@@ -34,12 +34,18 @@ class Rec:
     delay_ms: int = 0  # extra time before this record (and so every later one)
 
 
-def shipped_table(benchmark: str) -> tuple[dict, dict]:
-    """(targets, checksums) as the shipped `<benchmark>.yaml` sets them, run as the engine runs
-    its BEGIN block."""
+def shipped_state(benchmark: str) -> dict:
+    """The state the shipped `<benchmark>.yaml`'s BEGIN block sets, run as the engine runs it
+    (its tables: targets, checksums; a blueprint's bounds)."""
     rf = next(f for f in registry.load(K.RULESET).files if f.short == f"{benchmark}.yaml")
     s: dict = {}
     exec(rf.begin.code, {"s": s, "enqueue_config": lambda c: None, "math": math}, {"s": s})
+    return s
+
+
+def shipped_table(benchmark: str) -> tuple[dict, dict]:
+    """(targets, checksums) as the shipped `<benchmark>.yaml` sets them."""
+    s = shipped_state(benchmark)
     return s["targets"], s["checksums"]
 
 
