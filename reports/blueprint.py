@@ -41,7 +41,10 @@ def comparison(rows: list[dict]) -> dict[str, dict]:
 
 
 def comparison_md(rows: list[dict]) -> list[str]:
-    """The tables as Markdown lines (nothing when no blueprint result is in the report)."""
+    """The tables as Markdown lines (nothing when no blueprint result is in the report); names
+    a submitter controls are escaped as the other tables' are."""
+    from reports.render import md_text  # render imports this module
+
     out: list[str] = []
     for bp, t in comparison(rows).items():
         cols = t["columns"]
@@ -49,7 +52,7 @@ def comparison_md(rows: list[dict]) -> list[str]:
                 "Each column a result (dataset, method, system); each row a panel metric of the "
                 "final models, mean over the runs ± spread (max - min); **bold** the best of the "
                 "row (lowest reconstruction error, highest otherwise).", ""]
-        head = ["Metric"] + [f"{c['benchmark']} · {c['method'] or '?'} · {c['system']}"
+        head = ["Metric"] + [md_text(f"{c['benchmark']} · {c['method'] or '?'} · {c['system']}")
                              for c in cols]
         out += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
         out.append("| time to train (min) | " + " | ".join(
