@@ -4,7 +4,8 @@
   because systems differ by two orders of magnitude);
 * strong scaling: one panel per benchmark, time to train against the accelerators a result
   used (log-log, the picture HPC readers look for; CPU-only systems at their processor count);
-* throughput: one panel per benchmark, a bar per system (weak scaling, models per minute).
+* throughput: one panel per benchmark, a bar per system (weak scaling, models per minute);
+* a blueprint's panel per method (reports/blueprint.py).
 
 Every system is named in full: a figure is as wide as its longest label needs.
 """
@@ -22,6 +23,7 @@ from matplotlib.ticker import NullLocator
 
 from compliance.api import worker_pool
 from compliance.parser import printable
+from reports import blueprint
 from reports.render import benchmark_label
 
 BAR_PLOTS = {
@@ -194,6 +196,8 @@ def _plot(args: tuple) -> bytes | None:
     rows, name = args
     if name == SCALING_PLOT:
         return scaling_png(rows)
+    if name == blueprint.PANEL_PLOT:
+        return blueprint.panel_png(rows)
     return plot_png(rows, *BAR_PLOTS[name])
 
 
@@ -203,6 +207,8 @@ def _wanted(rows: list[dict]) -> list[str]:
     if any(r["scaling"] == "strong" and r["time_to_train_minutes"] and scale_of(r)
            for r in rows):
         wanted.append(SCALING_PLOT)
+    if blueprint.comparison(rows):  # a blueprint's panel per method
+        wanted.append(blueprint.PANEL_PLOT)
     return wanted
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from compliance.parser import printable
+from reports import blueprint
 from reports.schema import LIST_FIELDS, RESULT_FIELD_NAMES
 
 DIVISION_ORDER = ("closed", "open")
@@ -140,6 +141,7 @@ def results_md(rows: list[dict], rejected: list[dict], title: str = "SciPerf res
                                  [_system_cells(r) + [r["number_of_nodes"]]
                                   + [fmt(r[f], s) for _, f, s in WEAK_COLUMNS] for r in weak])
                 out.append("")
+    out += blueprint.comparison_md(rows)  # a blueprint's method-comparison table
     if inference:
         out += inference_md(inference)
     if rejected:

@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--org", help="submitter: write the submission layout under OUT/ORG")
     r.add_argument("--system", help="system name (submission_platform); with --org")
     r.add_argument("--division", default="closed", choices=DIVISIONS)
+    r.add_argument("--method", help="blueprint benchmarks: the method to train (model.method; "
+                                    "the closed division's is the reference's)")
     r.add_argument("--status", default="research", choices=STATUSES)
     r.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config value of every run")
@@ -142,6 +144,12 @@ def cmd_run(a) -> int:
               "throughput result must run together", file=sys.stderr)
         return 2
     overrides = list(a.set) + [f"run.division={a.division}", f"run.status={a.status}"]
+    if a.method:
+        if not BENCHMARKS[a.benchmark].blueprint:
+            print(f"sciperf: error: --method is for blueprint benchmarks; {a.benchmark} trains "
+                  "one model", file=sys.stderr)
+            return 2
+        overrides.append(f"model.method={a.method}")
     if a.org:
         overrides += [f"run.org={a.org}", f"run.platform={a.system}"]
     plan = RunPlan(a.benchmark, a.scale, a.np, a.hosts, a.launcher, a.data_dir, overrides)

@@ -121,9 +121,10 @@ class RankLogger:
             print(f"sciperf: {text}", file=sys.stderr, flush=True)
 
     def finish(self, status: str, reason: str | None = None, close: bool = True) -> bool:
-        """Write run_stop and (unless `close` is False: records of the finished run follow,
-        such as its weights' hash) close the log, once, from whichever thread comes first (the
-        training loop, or the signal watch); False if it was already written."""
+        """Write run_stop, once, from whichever thread comes first (the training loop, or the
+        signal watch), and close the log; with `close` False the log is flushed and stays open
+        for what the finished run logs after its clock stopped (its weights' hash, a
+        blueprint's panel) until close(). False if run_stop was already written."""
         with self._finish:
             if self.status is not None:
                 return False
@@ -139,6 +140,12 @@ class RankLogger:
                 pass  # the caller already reports the log's failure
             if close:
                 self.close()
+            else:
+                for h in self._logger.handlers:
+                    try:
+                        h.flush()
+                    except (OSError, ValueError):
+                        pass
             return True
 
     def close(self) -> None:

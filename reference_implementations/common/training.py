@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from sciperf import layout
 from sciperf import vocab as K
 
@@ -41,8 +43,9 @@ class RunAborted(Exception):
 # -- the loop ---------------------------------------------------------------------------------
 
 def train(cfg: Config, log: RankLogger, world, data, model_lib):
-    """Run one benchmark run; return (status, reason, model). Every MLLOG record comes from
-    here."""
+    """Run one benchmark run; return (status, reason, model, after_run): after_run, where the
+    benchmark scores a panel on the final model, logs it once run_stop is written (None
+    otherwise). Every MLLOG record comes from here."""
     import horovod.tensorflow as hvd
     import horovod.tensorflow.keras as hvd_keras
     import tensorflow as tf
@@ -85,13 +88,25 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
         log.event(key, value)
     if t["optimizer"] == "sgd":
         log.event(K.OPT_MOMENTUM, t["momentum"])
+    if bench.blueprint:  # a blueprint compares methods: the log says which one it trained
+        log.event(K.METHOD, cfg.model["method"])
+        for key, value in model_lib.hyperparameters(cfg).items():  # and with what settings
+            log.event(key, value)
+    if "augmentation" in cfg.data:  # what was done to the training data, for the rules to see
+        log.event(K.DATA_AUGMENTATION, cfg.data["augmentation"])
 
     model = model_lib.build(cfg)
     optimizer = make_optimizer(t, steps, warmup_factor)
     model.compile(optimizer=hvd_keras.DistributedOptimizer(optimizer),
                   loss=model_lib.loss(cfg))
     hvd.broadcast_variables(model.variables, root_rank=0)
-    predict = tf.function(lambda x: model(x, training=False))
+    # A benchmark may predict its own way (rotation: each validation galaxy comes as views).
+    predict = tf.function(lambda x: model_lib.predict(model, x) if hasattr(model_lib, "predict")
+                          else model(x, training=False))
+    # A benchmark scored on the whole validation split at once (disentangle: the codes of every
+    # sample, against their factors) gathers its rows from every rank, besides the sums.
+    whole_split = hasattr(model_lib, "eval_rows")
+    last: list[dict] = []  # the last evaluation's totals (and rows)
 
     # One fit over all epochs (a fit per epoch restarts the input pipeline and cost ~10 % of
     # the throughput) on one pipeline: `repeat` opens a new pass over the data for every epoch
@@ -104,7 +119,11 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
 
     log.start(K.RUN_START)
     clock = time.monotonic()
-    goal = f"{'>=' if bench.higher_is_better else '<='} {t['target']}"
+    # A bound on panel values at the target (disentangle: the reconstruction error), so that a
+    # run cannot reach it with a model that no longer describes its data.
+    bounds = t.get("bounds") or {}
+    goal = f"{'>=' if bench.higher_is_better else '<='} {t['target']}" + "".join(
+        f", {k} <= {m}" for k, m in bounds.items())
     outcome = [K.ABORTED, f"{K.TARGET_MISSED}: {bench.metric_key} {goal} within "
                           f"{t['max_epochs']} epochs"]
 
@@ -117,14 +136,28 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
         log.start(K.EVAL_START, metadata={K.EPOCH_NUM: epoch})
         average_statistics(model)
         sums: dict[str, float] = {}
+        rows: list[dict] = []
         for x, y in shards["validation"].dataset(data, cfg, world):
-            for k, v in model_lib.eval_sums(y.numpy(), predict(x).numpy()).items():
+            y, out = y.numpy(), tf.nest.map_structure(lambda a: a.numpy(), predict(x))
+            for k, v in model_lib.eval_sums(y, out).items():
                 sums[k] = sums.get(k, 0.0) + float(v)
-        value, extras = model_lib.eval_finalize(sum_over_ranks(sums, f"eval.{epoch}"))
+            if whole_split:
+                rows.append(model_lib.eval_rows(y, out))
+        total = sum_over_ranks(sums, f"eval.{epoch}")
+        if whole_split:
+            total.update(gather_rows(rows, f"rows.{epoch}"))
+        last[:] = [total]
+        value, extras = model_lib.eval_finalize(total)
+        # The panel keys this evaluation scored, a record each, after the metric (a panel
+        # scored after run_stop is not among the extras).
+        panel = {k: extras.pop(k) for k in bench.panel if k in extras}
         log.event(bench.metric_key, float(value),
                   metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: bench.metric_name, **extras})
+        for k, v in panel.items():
+            log.event(k, float(v), metadata={K.EPOCH_NUM: epoch})
         log.end(K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})
-        reached = bench.reached(value, t["target"])
+        reached = bench.reached(value, t["target"]) and all(panel[k] <= m
+                                                            for k, m in bounds.items())
         log.progress(f"epoch {epoch}/{t['max_epochs']}: {bench.metric_key} {value:.4f} "
                      f"({'reached ' if reached else ''}target {goal}), "
                      f"{time.monotonic() - clock:.1f} s")
@@ -136,7 +169,23 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
               callbacks=[hvd_keras.callbacks.MetricAverageCallback(),  # first: averages `loss`
                          tf.keras.callbacks.LambdaCallback(on_epoch_begin=epoch_begin,
                                                            on_epoch_end=epoch_end)])
-    return outcome[0], outcome[1], model
+
+    def after_run():
+        """The panel of the final model, scored once from the last evaluation's rows (the
+        model has not changed since) after run_stop: outside the timed region. Rank 0 alone
+        scores it (its log records it) while the other ranks wait, leaving it the cores."""
+        if not world.is_root:
+            return
+        start = time.monotonic()
+        values = model_lib.final_panel(last[0], seed)
+        for key in bench.panel_after_run:
+            value, metadata = values[key]
+            log.event(key, value, metadata=metadata)
+        log.progress("panel of the final model: " + ", ".join(
+            f"{k} {values[k][0]:.3f}" if values[k][0] is not None else f"{k} -"
+            for k in bench.panel_after_run) + f" ({time.monotonic() - start:.1f} s)")
+
+    return outcome[0], outcome[1], model, after_run if bench.panel_after_run and last else None
 
 
 def average_statistics(model) -> None:
@@ -162,6 +211,16 @@ def sum_over_ranks(sums: dict[str, float], name: str) -> dict[str, float]:
         for k, v in part.items():
             total[k] = total.get(k, 0.0) + v
     return total
+
+
+def gather_rows(rows: list[dict], name: str) -> dict[str, np.ndarray]:
+    """Concatenate per-batch arrays key by key, over this rank's batches, then over the ranks in
+    rank order (a rank with no batches contributes nothing)."""
+    import horovod.tensorflow as hvd
+
+    mine = {k: np.concatenate([r[k] for r in rows]) for k in (rows[0] if rows else {})}
+    parts = [p for p in hvd.allgather_object(mine, name=name) if p]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
 
 
 @dataclass
@@ -298,12 +357,12 @@ def run_benchmark(benchmark: str, argv=None) -> int:
         os._exit(0 if log.status == K.SUCCESS else 1)
 
     faults.SignalWatch(stop)
-    status, reason, model = K.ABORTED, "unknown", None
+    status, reason, model, after_run = K.ABORTED, "unknown", None, None
     together = False  # did every rank reach this point at the same step of the run?
     alone = False  # did this rank fail for a reason of its own that the others cannot see?
     started = time.time()
     try:
-        status, reason, model = train(cfg, log, world, data, model_lib)
+        status, reason, model, after_run = train(cfg, log, world, data, model_lib)
         together = True
     except RunAborted as e:
         reason, together = str(e), e.together
@@ -317,7 +376,10 @@ def run_benchmark(benchmark: str, argv=None) -> int:
             reason, alone = f"{type(e).__name__}: {gist(e)}", True
     if alone:  # so that rank 0's log (or, without one, `sciperf run`) names the cause
         faults.post(f"rank {world.rank} failed: {reason}", f"rank-{world.rank}")
-    log.finish(status, reason if status != K.SUCCESS else None, close=model is None)
+    # The log stays open after run_stop for what is logged outside the timed region: a
+    # blueprint's panel of the final model, then the kept weights' hash.
+    log.finish(status, reason if status != K.SUCCESS else None, close=False)
+    panel_failed = after_run is not None and not log_after_run(after_run, world)
     if together and world.size > 1:
         # No rank exits before rank 0 has written run_stop: horovodrun stops every rank as soon
         # as one exits with an error (and "target not reached" is one).
@@ -326,9 +388,10 @@ def run_benchmark(benchmark: str, argv=None) -> int:
         hvd.allgather_object(status, name="run_end")
     if reason and status != K.SUCCESS:
         print(f"sciperf: rank {world.rank}: run aborted: {reason}", file=sys.stderr)
-    failed = status != K.SUCCESS
+    failed = status != K.SUCCESS or panel_failed
     if model is not None:
         failed = keep_model(model, cfg, log, world, started) or failed
+    log.close()
     return 1 if failed else 0
 
 
@@ -352,6 +415,18 @@ def keep_model(model, cfg: Config, log: RankLogger, world, started: float) -> bo
     print(f"sciperf: rank {world.rank}: weights sha256 {sha256}{kept} "
           f"({time.time() - started:.1f} s)", flush=True)
     return False
+
+
+def log_after_run(after_run, world) -> bool:
+    """Log what the finished run scores after run_stop; False (said on stderr) if it failed:
+    its records are then missing, and the checker rejects the log for it."""
+    try:
+        after_run()
+        return True
+    except Exception as e:  # noqa: BLE001 -- run_stop is written: say why the panel is not
+        print(f"sciperf: rank {world.rank}: error: the panel of the final model was not "
+              f"logged: {type(e).__name__}: {gist(e)}", file=sys.stderr, flush=True)
+        return False
 
 
 # How long rank 0 waits, after a collective failed because another rank is gone, for the

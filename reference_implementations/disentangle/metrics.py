@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sciperf.vocab import DISENTANGLE_PANEL as PANEL_KEYS  # the keys the logs carry them as
+
 N_BINS = 10
-PANEL_KEYS = ("z_diff", "z_var", "dci_rf_disentanglement", "dci_rf_completeness",
-              "dci_rf_informativeness", "mig", "jemmig", "dcimig")
 INFORMATION_KEYS = ("mig", "jemmig", "dcimig")
 # One line per panel key: what it measures (higher is better for every one).
 DESCRIPTIONS = {

@@ -34,17 +34,23 @@ class Rec:
     delay_ms: int = 0  # extra time before this record (and so every later one)
 
 
-def shipped_table(benchmark: str) -> tuple[dict, dict]:
-    """(targets, checksums) as the shipped `<benchmark>.yaml` sets them, run as the engine runs
-    its BEGIN block."""
+def shipped_state(benchmark: str) -> dict:
+    """The state the shipped `<benchmark>.yaml`'s BEGIN block sets, run as the engine runs it
+    (its tables: targets, checksums; a blueprint's bounds)."""
     rf = next(f for f in registry.load(K.RULESET).files if f.short == f"{benchmark}.yaml")
     s: dict = {}
     exec(rf.begin.code, {"s": s, "enqueue_config": lambda c: None, "math": math}, {"s": s})
+    return s
+
+
+def shipped_table(benchmark: str) -> tuple[dict, dict]:
+    """(targets, checksums) as the shipped `<benchmark>.yaml` sets them."""
+    s = shipped_state(benchmark)
     return s["targets"], s["checksums"]
 
 
-# Metrics bounded above (cloudmask's pixel accuracy lies in [0, 1]); the others are not.
-METRIC_MAX = {"pixel_accuracy": 1.0}
+# Metrics bounded above (cloudmask's pixel accuracy and dsprites' MIG lie in [0, 1]).
+METRIC_MAX = {"pixel_accuracy": 1.0, "mig": 1.0}
 
 
 def reaching_values(benchmark: str) -> tuple[float, ...]:
@@ -91,16 +97,31 @@ def benchmark_run(benchmark: str, *, division: str = "closed", scale: str = "tin
         (K.OPT_WEIGHT_DECAY, 0.0), (K.DROPOUT, 0.0))]
     if optimizer == "sgd":
         recs.append(Rec("event", K.OPT_MOMENTUM, 0.9))
+    if b.blueprint:  # the method and its settings (the reference config's)
+        cfg = load_config(benchmark, scale)
+        recs += [Rec("event", K.METHOD, cfg.model["method"]),
+                 Rec("event", K.VAE_BETA, cfg.model["beta_vae"]["beta"])]
     recs += [Rec("end", K.INIT_STOP), Rec("start", K.RUN_START)]
     for epoch, value in enumerate(reaching_values(benchmark) if values is None else values, 1):
         recs += [Rec("start", K.EPOCH_START, metadata={K.EPOCH_NUM: epoch}),
                  Rec("end", K.EPOCH_STOP, metadata={K.EPOCH_NUM: epoch, "train_loss": 0.5}),
                  Rec("start", K.EVAL_START, metadata={K.EPOCH_NUM: epoch}),
                  Rec("event", b.metric_key, value,
-                     metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: b.metric_name}),
-                 Rec("end", K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})]
+                     metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: b.metric_name})]
+        recs += [Rec("event", k, BLUEPRINT_VALUES[k], metadata={K.EPOCH_NUM: epoch})
+                 for k in b.panel if k not in b.panel_after_run]
+        recs.append(Rec("end", K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch}))
     recs.append(Rec("end", K.RUN_STOP, metadata={K.STATUS: status}))
+    # a blueprint's panel of the final model, after run_stop (outside the timed region)
+    recs += [Rec("event", k, BLUEPRINT_VALUES[k], metadata={"samples": 5000, "seed": 7})
+             for k in b.panel_after_run]
     return recs
+
+
+# Values of a blueprint's panel keys in a compliant log (disentangle: within the bounds).
+BLUEPRINT_VALUES = {K.RECONSTRUCTION_ERROR: 0.01, "z_diff": 0.6, "z_var": 0.5,
+                    "dci_rf_disentanglement": 0.3, "dci_rf_completeness": 0.3,
+                    "dci_rf_informativeness": 0.7, "mig": 0.15, "jemmig": 0.25, "dcimig": 0.2}
 
 
 def cosmoflow_run(**kw) -> list[Rec]:

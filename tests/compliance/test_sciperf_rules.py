@@ -16,7 +16,9 @@ from sciperf import vocab as K
 RECORDED = {"tiny": TEST_CHECKSUM, "small": None, "full": TEST_CHECKSUM}
 OPT_KEYS = (K.OPT_NAME, K.OPT_BASE_LR, K.OPT_LR_WARMUP_EPOCHS, K.OPT_LR_WARMUP_FACTOR,
             K.OPT_LR_DECAY_BOUNDARY_EPOCHS, K.OPT_LR_DECAY_FACTOR, K.OPT_WEIGHT_DECAY, K.DROPOUT)
-BENCHMARKS = benchmarks_with_rules()
+# The benchmarks whose three rule files have the same rules; a blueprint's benchmarks chain its
+# shared files as well (disentangle: tests/dsprites/test_rules.py, tests/shapes3d/test_rules.py).
+BENCHMARKS = [b for b in benchmarks_with_rules() if not K.BENCHMARKS[b].blueprint]
 COMMON_FILES = ("common.yaml", "closed_common.yaml", "open_common.yaml")
 INFERENCE_PREFIX = "inference_"  # inference results' rules: tests/compliance/test_inference_rules.py
 
@@ -159,7 +161,7 @@ def benchmark_files(rs) -> dict[str, list]:
     """benchmark -> its rule files ({closed,open}_<b>.yaml and <b>.yaml)."""
     names = {rf.short[:-5].removeprefix("closed_").removeprefix("open_")
              for rf in rs.files if rf.short not in COMMON_FILES
-             and not rf.short.startswith(INFERENCE_PREFIX)}
+             and not rf.short.startswith(INFERENCE_PREFIX)} & set(BENCHMARKS)
     return {b: [rf for rf in rs.files if rf.short in (f"closed_{b}.yaml", f"open_{b}.yaml",
                                                       f"{b}.yaml")] for b in sorted(names)}
 
