@@ -70,6 +70,7 @@ DATASET_CHECKSUM = "dataset_checksum"  # value: sha256 of the dataset's MANIFEST
 METRIC_NAME = "metric"  # metadata key on the quality-metric record: what the value measures
 ABORT_REASON = "reason"  # run_stop metadata key when status is aborted
 METHOD = "method"  # value: the method a blueprint run trains (e.g. "beta_vae"); blueprints only
+DATA_AUGMENTATION = "data_augmentation"  # value: the config's data.augmentation, where it has one
 
 MANIFEST_NAME = "MANIFEST.json"
 
@@ -108,5 +109,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("cosmoflow", "cosmology", EVAL_ERROR, "mae"),
         Benchmark("cloudmask", "environmental", EVAL_ACCURACY, "pixel_accuracy"),
         Benchmark("em_denoise", "materials", EVAL_ACCURACY, "psnr_db"),
+        # Upright accuracy, accuracy per 45-degree bin of the galaxies' angle, and the share of
+        # galaxies given one class at 8 turns (reference_implementations/rotation/model.py).
+        Benchmark("rotation", "astronomy", EVAL_ACCURACY, "top1_accuracy", blueprint="rotation",
+                  panel=("upright_accuracy",
+                         *(f"angle_accuracy_{a:03d}" for a in range(0, 360, 45)),
+                         "rotation_consistency")),
     )
 }

@@ -85,13 +85,19 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
         log.event(key, value)
     if t["optimizer"] == "sgd":
         log.event(K.OPT_MOMENTUM, t["momentum"])
+    if bench.blueprint:  # a blueprint compares methods: the log says which one it trained
+        log.event(K.METHOD, cfg.model["method"])
+    if "augmentation" in cfg.data:  # what was done to the training data, for the rules to see
+        log.event(K.DATA_AUGMENTATION, cfg.data["augmentation"])
 
     model = model_lib.build(cfg)
     optimizer = make_optimizer(t, steps, warmup_factor)
     model.compile(optimizer=hvd_keras.DistributedOptimizer(optimizer),
                   loss=model_lib.loss(cfg))
     hvd.broadcast_variables(model.variables, root_rank=0)
-    predict = tf.function(lambda x: model(x, training=False))
+    # A benchmark may predict its own way (rotation: each validation galaxy comes as views).
+    predict = tf.function(lambda x: model_lib.predict(model, x) if hasattr(model_lib, "predict")
+                          else model(x, training=False))
 
     # One fit over all epochs (a fit per epoch restarts the input pipeline and cost ~10 % of
     # the throughput) on one pipeline: `repeat` opens a new pass over the data for every epoch
@@ -118,8 +124,11 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
             for k, v in model_lib.eval_sums(y.numpy(), predict(x).numpy()).items():
                 sums[k] = sums.get(k, 0.0) + float(v)
         value, extras = model_lib.eval_finalize(sum_over_ranks(sums, f"eval.{epoch}"))
+        panel = {k: extras.pop(k) for k in bench.panel}  # a record each, after the metric
         log.event(bench.metric_key, float(value),
                   metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: bench.metric_name, **extras})
+        for k, v in panel.items():
+            log.event(k, float(v), metadata={K.EPOCH_NUM: epoch})
         log.end(K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})
         if bench.reached(value, t["target"]):
             outcome[:] = [K.SUCCESS, None]
