@@ -43,8 +43,11 @@ def shipped_table(benchmark: str) -> tuple[dict, dict]:
     return s["targets"], s["checksums"]
 
 
+# The value of every panel record (a blueprint's domain metrics beside the quality metric).
+PANEL_VALUE = 0.5
+
 # Metrics bounded above (cloudmask's pixel accuracy lies in [0, 1]); the others are not.
-METRIC_MAX = {"pixel_accuracy": 1.0}
+METRIC_MAX = {"pixel_accuracy": 1.0, "top1_accuracy": 1.0}
 
 
 def reaching_values(benchmark: str) -> tuple[float, ...]:
@@ -74,10 +77,11 @@ def benchmark_run(benchmark: str, *, division: str = "closed", scale: str = "tin
                   checksum: str = TEST_CHECKSUM, values=None,
                   status: str = K.SUCCESS) -> list[Rec]:
     """A compliant run's records, in the harness's order (reference_implementations/common/
-    training.py), with the reference config's optimizer for the scale. `values`: the quality
+    training.py), with the reference config's optimizer (method, augmentation) for the scale. `values`: the quality
     metric of each epoch (default: reaching_values, whose last reaches every scale's target)."""
     b = K.BENCHMARKS[benchmark]
-    optimizer = load_config(benchmark, scale).train["optimizer"]
+    cfg = load_config(benchmark, scale)
+    optimizer = cfg.train["optimizer"]
     recs = [Rec("event", K.CACHE_CLEAR, True), Rec("start", K.INIT_START)]
     recs += [Rec("event", k, v) for k, v in (
         (K.SUBMISSION_BENCHMARK, benchmark), (K.SUBMISSION_ORG, "SciPerf tests"),
@@ -91,6 +95,10 @@ def benchmark_run(benchmark: str, *, division: str = "closed", scale: str = "tin
         (K.OPT_WEIGHT_DECAY, 0.0), (K.DROPOUT, 0.0))]
     if optimizer == "sgd":
         recs.append(Rec("event", K.OPT_MOMENTUM, 0.9))
+    if b.blueprint:
+        recs.append(Rec("event", K.METHOD, cfg.model["method"]))
+    if "augmentation" in cfg.data:
+        recs.append(Rec("event", K.DATA_AUGMENTATION, cfg.data["augmentation"]))
     recs += [Rec("end", K.INIT_STOP), Rec("start", K.RUN_START)]
     for epoch, value in enumerate(reaching_values(benchmark) if values is None else values, 1):
         recs += [Rec("start", K.EPOCH_START, metadata={K.EPOCH_NUM: epoch}),
@@ -98,6 +106,8 @@ def benchmark_run(benchmark: str, *, division: str = "closed", scale: str = "tin
                  Rec("start", K.EVAL_START, metadata={K.EPOCH_NUM: epoch}),
                  Rec("event", b.metric_key, value,
                      metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: b.metric_name}),
+                 *(Rec("event", k, PANEL_VALUE, metadata={K.EPOCH_NUM: epoch})
+                   for k in b.panel),
                  Rec("end", K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})]
     recs.append(Rec("end", K.RUN_STOP, metadata={K.STATUS: status}))
     return recs
