@@ -56,9 +56,11 @@ def steerable_basis(size: int, orientations: int, max_frequency: int | None = No
             ring = np.exp(-(radius - rho) ** 2 / (2 * sigma ** 2))
             top = 2 * rho if max_frequency is None else min(2 * rho, max_frequency)
             for m in range(top + 1):
-                functions.append(ring * np.cos(m * (phi - a)))
+                # a harmonic of m > 0 has no value at the centre (its angle is undefined there)
+                harmonic = ring if m == 0 else ring * (radius > 0)
+                functions.append(harmonic * np.cos(m * (phi - a)))
                 if m:
-                    functions.append(ring * np.sin(m * (phi - a)))
+                    functions.append(harmonic * np.sin(m * (phi - a)))
         per_rotation.append(np.stack(functions, axis=-1))  # (size, size, B)
     # unit norm at rotation 0, the same factor at every rotation
     norms = np.sqrt((per_rotation[0] ** 2).sum(axis=(0, 1)))

@@ -115,3 +115,12 @@ def test_two_armed_spirals_show_two_fold_and_many_armed_ones_higher_symmetry(obs
     two, many = G.CLASSES.index("spiral_two_arm"), G.CLASSES.index("spiral_many_arm")
     assert median_mode(two, 2) > 2 * median_mode(many, 2)
     assert median_mode(many, 3) + median_mode(many, 4) > 2 * median_mode(two, 3)
+
+
+def test_the_separable_sum_of_gaussians_is_the_direct_one(obs):
+    for label in (3, 5, 6):  # knots on arms; tidal tails
+        g = G.draw_galaxy(np.random.default_rng([13, label]), label, obs)  # off-centre too
+        for angle in (0.0, 37.0):
+            np.testing.assert_allclose(G.render(g, SIZE, angle, obs),
+                                       G.render(g, SIZE, angle, obs, separable=False),
+                                       rtol=1e-9, atol=1e-12)
