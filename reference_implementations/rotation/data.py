@@ -39,14 +39,14 @@ and its class and angle; model.predict folds the views into the batch.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from ..common.config import ConfigError
-from ..common.data import DataError, split_files
+from ..common.config import ConfigError, split_counts
+from ..common.data import (DataError, hdf5_dataset, open_hdf5, reads_by_file, split_files,
+                           written_whole)
 from . import galaxies
 
 FILE_NAME = "Galaxy10_DECals.h5"
@@ -84,14 +84,6 @@ def augmentation(cfg: dict) -> str:
     return a
 
 
-def _counts(cfg: dict) -> dict[str, int]:
-    try:
-        return {"train": int(cfg["train_images"]), "validation": int(cfg["validation_images"])}
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError("data.train_images and data.validation_images: missing or not "
-                          "integers") from None
-
-
 # -- the generator ------------------------------------------------------------------------------
 
 def galaxy(seed: int, split: str, index: int, cfg: dict,
@@ -120,7 +112,7 @@ def file_plan(cfg: dict) -> list[tuple[str, Path, int, int]]:
     if files < 1:
         raise ConfigError(f"data.files: {files} is not a positive number of files per split")
     plan = []
-    for split, n in _counts(cfg).items():
+    for split, n in split_counts(cfg, "images").items():
         if n < files:
             raise ConfigError(f"data.{split}_images: {n} galaxies cannot fill {files} files")
         for i in range(files):
@@ -142,34 +134,28 @@ def generate(out_dir: Path, cfg: dict, seed: int, part: int = 0, parts: int = 1)
         n = end - first
         path = Path(out_dir) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
         sky = np.random.default_rng([seed, _SPLIT_STREAM[split], 1 << 30, first])
         keys = (IMAGES, TURNED, UPRIGHT) if split == "validation" else (IMAGES,)
-        try:
-            with h5py.File(tmp, "w") as f:
-                stored = {key: f.create_dataset(key, shape=(n, size, size, 3), dtype="uint8",
-                                                chunks=(1, size, size, 3)) for key in keys}
-                labels = np.empty(n, np.uint8)
-                angles = np.empty(n, np.float32)
-                redshifts = np.empty(n, np.float64)
-                for start in range(0, n, _WRITE_BLOCK):
-                    stop = min(n, start + _WRITE_BLOCK)
-                    drawn = [galaxy(seed, split, first + k, cfg, obs) for k in range(start, stop)]
-                    block = np.stack([d[0] for d in drawn])
-                    for view, key in enumerate(keys):  # at the angle, + 45 degrees, upright
-                        stored[key][start:stop] = block[:, view]
-                    for k, (_, label, angle, z) in enumerate(drawn, start):
-                        labels[k], angles[k], redshifts[k] = label, angle, z
-                f.create_dataset(LABELS, data=labels)
-                f.create_dataset(ANGLE, data=angles)
-                f.create_dataset("redshift", data=redshifts)
-                f.create_dataset("ra", data=sky.uniform(0.0, 360.0, n))
-                f.create_dataset("dec", data=np.degrees(np.arcsin(sky.uniform(-0.3, 1.0, n))))
-                f.create_dataset("pxscale", data=np.full(n, PIXEL_SCALE_256 * 256 / size))
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # the manifest hashes every file in the folder
-            raise
-        os.replace(tmp, path)
+        with written_whole(path) as tmp, h5py.File(tmp, "w") as f:
+            stored = {key: f.create_dataset(key, shape=(n, size, size, 3), dtype="uint8",
+                                            chunks=(1, size, size, 3)) for key in keys}
+            labels = np.empty(n, np.uint8)
+            angles = np.empty(n, np.float32)
+            redshifts = np.empty(n, np.float64)
+            for start in range(0, n, _WRITE_BLOCK):
+                stop = min(n, start + _WRITE_BLOCK)
+                drawn = [galaxy(seed, split, first + k, cfg, obs) for k in range(start, stop)]
+                block = np.stack([d[0] for d in drawn])
+                for view, key in enumerate(keys):  # at the angle, + 45 degrees, upright
+                    stored[key][start:stop] = block[:, view]
+                for k, (_, label, angle, z) in enumerate(drawn, start):
+                    labels[k], angles[k], redshifts[k] = label, angle, z
+            f.create_dataset(LABELS, data=labels)
+            f.create_dataset(ANGLE, data=angles)
+            f.create_dataset("redshift", data=redshifts)
+            f.create_dataset("ra", data=sky.uniform(0.0, 360.0, n))
+            f.create_dataset("dec", data=np.degrees(np.arcsin(sky.uniform(-0.3, 1.0, n))))
+            f.create_dataset("pxscale", data=np.full(n, PIXEL_SCALE_256 * 256 / size))
         written.append(path)
     return written
 
@@ -179,26 +165,6 @@ def generate(out_dir: Path, cfg: dict, seed: int, part: int = 0, parts: int = 1)
 def list_splits(data_dir: Path, cfg: dict) -> dict[str, list[Path]]:
     return split_files(data_dir, SPLITS, ("*.h5",), "a rotation dataset",
                        f"Galaxy10-layout HDF5 files ({FILE_NAME})")
-
-
-def _open(path: Path) -> h5py.File:
-    try:
-        return h5py.File(path, "r")
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except OSError as e:  # truncated, not HDF5, unreadable
-        raise DataError(path, f"cannot be read as HDF5 (truncated or corrupt?): "
-                              f"{str(e).splitlines()[0]}") from None
-
-
-def _dataset(f: h5py.File, path: Path, key: str) -> h5py.Dataset:
-    if key not in f:
-        raise DataError(path, f"no dataset {key!r} (found: {', '.join(sorted(f.keys())) or 'nothing'})",
-                        key=key)
-    ds = f[key]
-    if not isinstance(ds, h5py.Dataset):
-        raise DataError(path, "is a group, expected a dataset", key=key)
-    return ds
 
 
 def _read(ds: h5py.Dataset, path: Path, key: str, start: int, stop: int) -> np.ndarray:
@@ -221,21 +187,21 @@ def check_file(path: Path, cfg: dict) -> int:
     N."""
     path = Path(path)
     size, n_classes = image_size(cfg), classes(cfg)
-    with _open(path) as f:
-        images = _dataset(f, path, IMAGES)
+    with open_hdf5(path) as f:
+        images = hdf5_dataset(f, path, IMAGES)
         n = int(images.shape[0]) if images.ndim else 0
         expected = {IMAGES: (size, size, 3)}
         if is_validation(path):
             expected.update({TURNED: (size, size, 3), UPRIGHT: (size, size, 3)})
         for key, shape in expected.items():
-            ds = _dataset(f, path, key)
+            ds = hdf5_dataset(f, path, key)
             if ds.dtype != np.uint8 or ds.shape != (n,) + shape:
                 raise DataError(path, f"{ds.dtype} {ds.shape}, expected uint8 "
                                       f"{(n,) + shape} at this scale", key=key)
             if n == 0:
                 raise DataError(path, "holds no images", key=key)
             _read(ds, path, key, n - 1, n)
-        labels = _dataset(f, path, LABELS)
+        labels = hdf5_dataset(f, path, LABELS)
         if labels.shape != (n,) or labels.dtype.kind not in "iu":
             raise DataError(path, f"{labels.dtype} {labels.shape}, expected {n} integer "
                                   "labels, one per image", key=LABELS)
@@ -247,7 +213,7 @@ def check_file(path: Path, cfg: dict) -> int:
                 raise DataError(path, f"label {int(block[i])} of image {start + i} is not a "
                                       f"class (0 .. {n_classes - 1})", key=LABELS)
         if is_validation(path):
-            angles = _dataset(f, path, ANGLE)
+            angles = hdf5_dataset(f, path, ANGLE)
             if angles.shape != (n,):
                 raise DataError(path, f"shape {angles.shape}, expected ({n},): one position "
                                       "angle per image", key=ANGLE)
@@ -276,7 +242,7 @@ class Reader:
 
     def _file(self, i: int) -> h5py.File:
         if i not in self._open:
-            self._open[i] = _open(self.files[i])
+            self._open[i] = open_hdf5(self.files[i])
         return self._open[i]
 
     def read(self, indices) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -287,14 +253,8 @@ class Reader:
         x = np.empty((len(indices),) + ((VIEWS,) if self.views else ()) + (s, s, 3), np.float32)
         labels = np.empty(len(indices), np.int32)
         angles = np.zeros(len(indices), np.float32)
-        which = np.searchsorted(self.offsets, indices, side="right") - 1
-        for i in np.unique(which):
-            positions = np.flatnonzero(which == i)
-            local = indices[positions] - self.offsets[i]
-            order = np.argsort(local)  # h5py reads increasing, distinct indices
-            unique, inverse = np.unique(local[order], return_inverse=True)
-            at = positions[order]
-            f = self._file(int(i))
+        for i, at, unique, inverse in reads_by_file(self.offsets, indices):
+            f = self._file(i)
             if self.views:
                 # views 2t and 2t + 1: the image and the one turned by 45 degrees, t quarter
                 # turns further

@@ -70,25 +70,9 @@ class Observing:
 
     @classmethod
     def from_cfg(cls, raw: dict) -> "Observing":
-        from ..common.config import ConfigError
+        from ..common.config import config_section
 
-        if not isinstance(raw, dict):
-            raise ConfigError("data.observing: missing (the survey's PSF, sky and noise)")
-        names = {f for f in cls.__dataclass_fields__}
-        missing, unknown = names - set(raw), set(raw) - names
-        if missing or unknown:
-            raise ConfigError("data.observing: " + "; ".join(
-                part for part in (missing and f"missing {', '.join(sorted(missing))}",
-                                  unknown and f"unknown {', '.join(sorted(unknown))}") if part))
-        values = {}
-        for name, f in cls.__dataclass_fields__.items():
-            v = raw[name]
-            if str(f.type).startswith("tuple"):
-                if not (isinstance(v, list) and len(v) == 2 and v[0] <= v[1]):
-                    raise ConfigError(f"data.observing.{name}: expected [low, high], got {v!r}")
-                v = (float(v[0]), float(v[1]))
-            values[name] = int(v) if name == "oversample" else v
-        return cls(**values)
+        return config_section(cls, raw, "data.observing", "the survey's PSF, sky and noise")
 
 
 # -- components: each an intensity over galaxy-frame coordinates (x', y'), in units of the side --
