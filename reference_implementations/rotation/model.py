@@ -63,6 +63,7 @@ def build(cfg):
                      name=f"gconv{i}")(x)
         else:
             x = L.Conv2D(int(m["cnn_channels"][i]), k, padding="same", kernel_regularizer=reg,
+                         kernel_initializer="he_normal",
                          name=f"conv{i}")(x)
         x = L.ReLU(name=f"relu{i}")(x)
         if i in pool_after:
