@@ -35,7 +35,7 @@ browser:
 	  || echo "note: no Chromium installed; the browser test will skip"; }
 
 demo: $(STAMP)
-	$(BIN)/python tools/demo.py
+	$(BIN)/python -m tools.demo
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
@@ -44,7 +44,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)
-	$(BIN)/python tools/perf/run_all.py
+	$(BIN)/python -m tools.perf.run_all
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,5 +1,5 @@
 """`check-compliance PATH... [--ruleset NAME] [--format text|json|github] [--jobs N] [--werror]
-[--quiet] [--package]`: the reviewers' checker.
+[--quiet] [--package | --no-package] [--bypass FILE]`: the reviewers' checker.
 
 Exit status: 0 every log (and submission package) is compliant; 1 something is not; 2 the tool
 could not run (bad arguments, a PATH that does not exist, unreadable rules, no log found, or no
@@ -12,15 +12,15 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import registry
-from .api import FAIL, PASS, FileResult, PathError, check_logs
+from .api import FAIL, PASS, FileResult, PathError
 from .diagnostics import ERROR, WARNING, Diagnostic
+from .package import PackageConfigError
 from .parser import printable
+from .pipeline import PackageRequestError, PackageResult, check_paths
 from .rules import RulesError
+from .waivers import BypassError, load_bypass
 
 EXIT_OK, EXIT_FAIL, EXIT_TOOL = 0, 1, 2
 PROG = "check-compliance"
@@ -28,19 +28,6 @@ PROG = "check-compliance"
 
 class ToolError(Exception):
     """The tool cannot run; the message says why (exit status 2)."""
-
-
-@dataclass
-class PackageResult:
-    path: str  # the submission folder, relative to the PATH argument it was found under
-    abspath: Path
-    verdict: str
-    ruleset: str | None
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return {"path": self.path, "verdict": self.verdict, "ruleset": self.ruleset,
-                "diagnostics": [d.to_json() for d in self.diagnostics]}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "themselves when a PATH holds a submission tree)")
     pkg.add_argument("--no-package", action="store_true",
                      help="check the logs only, even in a submission tree")
+    p.add_argument("--bypass", metavar="FILE",
+                   help="waive package checks as a review agreed (a YAML file, see "
+                        "docs/submitting.md); waived findings stay in the output as warnings")
     return p
 
 
@@ -83,17 +73,19 @@ def main(argv: list[str] | None = None) -> int:
         return _tool_error(f"unknown ruleset {args.ruleset!r}; known: "
                            f"{', '.join(registry.available())}")
     try:
-        results = check_logs(args.paths, ruleset=args.ruleset, jobs=args.jobs,
-                             werror=args.werror)
-        packages = _package_checks(args, results)
+        bypass = load_bypass(args.bypass) if args.bypass else None
+        checked = check_paths(args.paths, ruleset=args.ruleset, jobs=args.jobs,
+                              werror=args.werror, bypass=bypass,
+                              package_checks=False if args.no_package else
+                              (True if args.package else None))
+        results, packages = checked.logs, checked.packages
         if not results and not packages:
             raise ToolError("no result_*.txt found under " + ", ".join(args.paths))
-    except (PathError, RulesError, registry.UnknownRuleset, ToolError) as e:
+    except (PathError, RulesError, registry.UnknownRuleset, ToolError, PackageConfigError,
+            PackageRequestError, BypassError) as e:
         return _tool_error(str(e))
     except KeyboardInterrupt:
         return _tool_error("interrupted")
-    if args.werror:
-        packages = [_promote(p) for p in packages]
     status = _exit_status(results, packages)
     show_warnings = args.werror or not args.quiet
     out = sys.stdout
@@ -123,61 +115,6 @@ def _exit_status(results: list[FileResult], packages: list[PackageResult]) -> in
     if any(r.verdict == FAIL for r in results) or any(p.verdict == FAIL for p in packages):
         return EXIT_FAIL
     return EXIT_OK
-
-
-# -- package checks (compliance/package.py) ---------------------------------------------------
-
-def _package_checks(args, results: list[FileResult]) -> list[PackageResult]:
-    if args.no_package:
-        return []
-    try:
-        from . import package
-    except ModuleNotFoundError as e:
-        if e.name != f"{__package__}.package":
-            raise
-        if args.package:
-            raise ToolError("package checks are not available in this installation "
-                            "(compliance/package.py is missing)") from None
-        return []
-    out: list[PackageResult] = []
-    seen: set[str] = set()
-    for arg in args.paths:
-        root = Path(arg)
-        if not root.is_dir():
-            if args.package:
-                raise ToolError(f"{arg}: --package needs a submission folder, not a file")
-            continue
-        orgs = package.find_submissions(root)
-        if not orgs and args.package:
-            raise ToolError(f"{arg}: no submission (a folder with results/) at or below it")
-        for org in orgs:
-            org_abs = os.path.abspath(org)
-            if org_abs in seen:
-                continue
-            seen.add(org_abs)
-            display = Path(os.path.relpath(org_abs, os.path.abspath(root))).as_posix()
-            logs = {r.abspath: r for r in results if _is_within(str(r.abspath), org_abs)}
-            try:
-                diags = list(package.check_package(Path(org_abs), args.ruleset, logs))
-            except package.PackageConfigError as e:
-                raise ToolError(str(e)) from None
-            named = Counter(r.ruleset for r in logs.values() if r.ruleset).most_common(1)
-            ruleset = args.ruleset or (named[0][0] if named else None)
-            verdict = FAIL if any(d.severity == ERROR for d in diags) else PASS
-            out.append(PackageResult(display, Path(org_abs), verdict, ruleset, diags))
-    return out
-
-
-def _is_within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _promote(p: PackageResult) -> PackageResult:
-    from dataclasses import replace
-    diags = [replace(d, severity=ERROR, extra={**d.extra, "werror": True})
-             if d.severity == WARNING else d for d in p.diagnostics]
-    verdict = FAIL if any(d.severity == ERROR for d in diags) else PASS
-    return PackageResult(p.path, p.abspath, verdict, p.ruleset, diags)
 
 
 # -- output -----------------------------------------------------------------------------------

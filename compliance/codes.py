@@ -1,14 +1,16 @@
-"""The checker's diagnostic codes: one stable id per kind of finding, with its default severity,
-a title and the hint shown when the rule itself gives none.
+"""Every diagnostic code of SciPerf's tools, in one registry: one stable id per kind of finding,
+with its default severity, a title and the hint shown when the rule itself gives none.
 
-Codes never change meaning once released; new kinds get new numbers. The README's code table is
-generated from this module (`python -m compliance.codes`), so the two cannot drift.
+Codes never change meaning once released; new kinds get new numbers. The code tables in docs/
+are generated from this module (`python -m compliance.codes`, a test compares), so the two
+cannot drift.
 
-    SP0xx  the log file and its lines (parser)
+    SP0xx  the log file and its records (parser, run summary)
     SP1xx  how often a key occurs (the `REQ` of a rule)
     SP2xx  rule code on the records (`CHECK`, `FIRST_CHECK`, `ATLEAST_ONE_CHECK`, `END`)
     SP3xx  which ruleset and which rule files apply
     SP4xx  submission packages (compliance/package.py)
+    RPxxx  why `sciperf report` keeps a result out of its tables (reports/aggregate.py)
 
 Rules from mlperf-logging's YAML have no ids of their own, so a finding's code says which kind
 of rule failed, `key` names the MLLOG key, and `extra["rule"]` names the exact rule as
@@ -48,6 +50,10 @@ _TABLE = (
          "Check that the path is a readable regular file."),
     Code("SP007", ERROR, "the file holds no `:::MLLOG` record",
          "Point the checker at the run's result_<i>.txt, which holds the MLLOG records."),
+    Code("SP008", ERROR, "a `:::MLLOG` line is longer than 1 MiB and is not read",
+         "Log records of ordinary size; a record is one short JSON object."),
+    Code("SP009", ERROR, "run_stop is earlier than run_start",
+         "Log run_start and run_stop from one clock, in the order they happen."),
     # -- SP1xx: occurrence counts (REQ) ------------------------------------------------------
     Code("SP101", ERROR, "a key required exactly once is missing",
          "Log this key once (mllog event) in every run."),
@@ -130,6 +136,31 @@ _TABLE = (
                          "division)",
          "The runs converge outside the reference convergence points; see the MLPerf HPC "
          "rules on RCPs."),
+    Code("SP414", ERROR, "a result folder's scaling.json holds no usable scaling_factor (a "
+                         "finite number of at least 1)",
+         "Keep the scaling.json the RCP review wrote, {\"scaling_factor\": <number>}, or "
+         "remove it."),
+    # -- RPxxx: why the report keeps a result out (besides the checkers' own findings) ---------
+    Code("RP001", ERROR, "the system description cannot be tabulated (missing, not JSON, a "
+                         "field missing or not a whole number)",
+         "Add the description with every field the tables show (`sciperf package`)."),
+    Code("RP002", ERROR, "a log scoring cannot use (no run_start, or no run_stop time)",
+         "A scored run needs run_start and run_stop records."),
+    Code("RP003", ERROR, "more runs missed the target than olympic scoring can drop (one)",
+         "Rerun until at most one run misses the target."),
+    Code("RP004", ERROR, "not enough finished runs to score (strong: nothing left once the "
+                         "fastest and slowest are dropped; weak: fewer than the ruleset's "
+                         "minimum)",
+         "Submit the ruleset's number of runs."),
+    Code("RP005", ERROR, "weak-scaling runs that do not share one instance scale",
+         "Run every model instance of a weak-scaling result on the same number of "
+         "accelerators."),
+    Code("RP006", ERROR, "a result folder without result_*.txt",
+         "Put the runs' logs in the folder, or remove it."),
+    Code("RP007", ERROR, "a log the compliance checker did not report on",
+         "This is a defect of the report tool; report it."),
+    Code("RP008", ERROR, "no weak-scaling run count known for the benchmark under the ruleset",
+         "Give --ruleset, or use a benchmark the ruleset defines."),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}
@@ -142,13 +173,16 @@ def make(code: str, message: str, *, path: str = "", line: int | None = None,
                       key=key, hint=c.hint if hint is None else hint, extra=extra)
 
 
-def markdown_table() -> str:
-    """The README's table of codes."""
+def markdown_table(family: str | None = None) -> str:
+    """The docs' table of codes: of one family ("SP", "RP") or of all."""
     rows = ["| code | severity | finding | what to do |", "| --- | --- | --- | --- |"]
     for c in _TABLE:
-        rows.append(f"| {c.code} | {c.severity} | {c.title} | {c.hint} |")
+        if family is None or c.code.startswith(family):
+            rows.append(f"| {c.code} | {c.severity} | {c.title} | {c.hint} |")
     return "\n".join(rows)
 
 
 if __name__ == "__main__":
-    print(markdown_table())
+    import sys
+
+    print(markdown_table(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from sciperf.layout import Scope
+
 ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str  # stable id, e.g. "SP101"; documented in README.md
     severity: str  # ERROR or WARNING
@@ -22,11 +24,16 @@ class Diagnostic:
     key: str | None = None  # the MLLOG key (or package item) concerned
     hint: str = ""  # what to change
     extra: dict = field(default_factory=dict)  # machine-readable details (e.g. waived=True)
+    # where in a submission it lies, kept from the check that made it to the report's
+    # rejected list (None: not inside a submission, e.g. a log checked on its own)
+    scope: Scope | None = None
 
     def to_json(self) -> dict:
         d = asdict(self)
         if not d["extra"]:
             del d["extra"]
+        if self.scope is None:
+            del d["scope"]
         return d
 
     @property

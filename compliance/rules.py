@@ -42,6 +42,9 @@ without ever holding the log in memory.
 
 from __future__ import annotations
 
+import ast
+import builtins
+import importlib.util
 import io
 import json
 import math
@@ -52,15 +55,14 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import CodeType
+from types import CodeType, FunctionType
 from typing import NamedTuple
 
 import yaml
-from mlperf_logging.compliance_checker.mlp_compliance import is_integer
 
 from . import codes
 from .diagnostics import Diagnostic
-from .parser import TOKEN_TEXT
+from .parser import TOKEN_TEXT, Record
 
 REQ_FORMS = ("OPTIONAL", "EXACTLY_ONE", "AT_LEAST_ONE", "AT_LEAST(n)", "AT_LEAST_ONE_OR(...)")
 KEY_FIELDS = frozenset({"NAME", "REQ", "PRE", "CHECK", "POST", "FIRST_CHECK",
@@ -81,24 +83,58 @@ class RulesError(Exception):
     compile). The message names the file and the rule."""
 
 
+_MLP_COMPLIANCE = "mlperf_logging.compliance_checker.mlp_compliance"
+
+
+def _mlperf_helper(name: str):
+    """A helper function rule snippets call (`is_integer`), taken from mlperf-logging's own
+    checker source and compiled alone: importing that module costs more than checking a
+    hundred logs (it imports its parser and every ruleset's), for a two-line function."""
+    spec = importlib.util.find_spec(_MLP_COMPLIANCE)
+    source = Path(spec.origin).read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            namespace = {"__builtins__": builtins}
+            exec(compile(ast.Module([node], []), spec.origin, "exec"), namespace)
+            return namespace[name]
+    raise RulesError(f"{spec.origin}: has no function {name}() (an mlperf-logging version this "
+                     "checker was not written against)")
+
+
+is_integer = _mlperf_helper("is_integer")
+
+
 class LogLine(NamedTuple):
     """The record as rule snippets see it (`ll`): mlperf-logging's LogLine, and the file's own
     line number."""
-    full_string: str  # ":::MLLOG {json}"
+    record: Record  # the parser's record (`full_string` is made from it only when asked for)
     timestamp: float  # time_ms
     key: str
     value: dict  # {"value": ..., "metadata": ...}, the same object as `v`
     lineno: int  # as mlperf-logging counts: 0-based, among the lines holding the marker
     line: int  # the file's own 1-based line number (what findings report)
 
+    @property
+    def full_string(self) -> str:
+        """":::MLLOG {json}", as mlperf-logging's LogLine holds it."""
+        return TOKEN_TEXT + self.record.text
 
-@dataclass(frozen=True)
+
+_new_logline = tuple.__new__  # LogLine's own __new__ is a Python function
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: a run's functions by snippet
 class Snippet:
     rule: str  # "<file>:<KEY>:<part>", e.g. "common.yaml:init_stop:CHECK[2]"
     source: str  # as written, stripped
     expr: str  # without its trailing comment
     why: str  # the trailing comment's text ("" if none)
     code: CodeType
+    # The same code as the body of a function of (ll, v), where that means the same as eval or
+    # exec with {"ll": ll, "v": v} as locals (no nested scope, no name bound): a call is a third
+    # of the cost of an eval. None where it might not mean the same.
+    body: CodeType | None = None
+    mode: str = "eval"  # how mlperf-logging runs it: "eval" (checks) or "exec" (PRE, POST, ...)
 
 
 @dataclass(frozen=True)
@@ -176,7 +212,37 @@ def _snippet(text, mode: str, rule: str, path: Path) -> Snippet:
         raise RulesError(f"{path}: {rule}: the code does not compile ({e.msg}): {source}") \
             from None
     expr, why = _split_comment(source)
-    return Snippet(rule, source, expr, why, code)
+    return Snippet(rule, source, expr, why, code, _function_body(source, mode), mode)
+
+
+# Names whose meaning inside a function differs from their meaning in eval/exec with a locals
+# dict (they look at the locals).
+_LOCALS_NAMES = frozenset({"locals", "vars", "dir", "eval", "exec", "globals", "__builtins__"})
+_SCOPES = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ListComp,
+           ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Global, ast.Nonlocal,
+           ast.NamedExpr, ast.alias, ast.ExceptHandler, ast.arg)
+
+
+def _function_body(source: str, mode: str) -> CodeType | None:
+    """`def _(ll, v): return (<expr>)` (mode eval) or `def _(ll, v): <statements>` (exec),
+    compiled, when the snippet binds no name and opens no scope, so that every name it reads
+    resolves as eval/exec resolves it (ll and v first, then the rule file's globals); else
+    None."""
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, _SCOPES) or (isinstance(node, ast.Name) and (
+                not isinstance(node.ctx, ast.Load) or node.id in _LOCALS_NAMES)):
+            return None
+    body = [ast.Return(tree.body)] if mode == "eval" else tree.body or [ast.Pass()]
+    fn = ast.FunctionDef(name="_snippet", args=ast.arguments(
+        posonlyargs=[], args=[ast.arg("ll"), ast.arg("v")], kwonlyargs=[], kw_defaults=[],
+        defaults=[]), body=body, decorator_list=[], returns=None, type_params=[])
+    module = ast.fix_missing_locations(ast.Module(body=[fn], type_ignores=[]))
+    code = compile(module, "<snippet>", "exec")
+    return next(c for c in code.co_consts if isinstance(c, CodeType))
 
 
 def _snippets(value, rule: str, path: Path) -> tuple:
@@ -288,8 +354,10 @@ def load_rule_file(path: Path, name: str) -> RuleFile | None:
 class CheckOutcome:
     diagnostics: list[Diagnostic]
     chain: list[str]  # the rule files applied, in order
-    first_values: dict  # first value of a few keys (e.g. submission_benchmark)
     records: int
+
+
+_UNSEEN = object()
 
 
 @dataclass
@@ -327,13 +395,16 @@ class Ruleset:
     def file_names(self) -> list[str]:
         return [rf.short for rf in self.files]
 
-    def check(self, records: Iterable[tuple], path: str = "", watch: tuple[str, ...] = (),
-              reopen: Callable[[], Iterable[tuple]] | None = None) -> CheckOutcome:
-        """Run the ruleset over records (tuples from parser.iter_records) in one pass.
+    def check(self, records: Iterable[Record], path: str = "",
+              observe: Callable[[str], Callable[[Record], None] | None] | None = None,
+              reopen: Callable[[], Iterable[Record]] | None = None) -> CheckOutcome:
+        """Run the ruleset over records (parser.iter_records) in one pass.
 
-        `reopen` gives the records again from the start; it is called only when a rule file is
-        enqueued after the first PREFIX_RECORDS records (rule files are normally enqueued by the
-        submission_* records at the top of a log) or by an END block."""
+        `observe(key)` gives a function to call with every record of that key, or None (the
+        run summary's Summarizer.handler: asked once per key). `reopen` gives the records
+        again from the start; it is called only when a rule file is enqueued after the first
+        PREFIX_RECORDS records (rule files are normally enqueued by the submission_* records at
+        the top of a log) or by an END block."""
         pass_ = _Pass(self, path, reopen)
         pass_.activate(-1)
         live_get = pass_.live.get
@@ -341,35 +412,40 @@ class Ruleset:
         counts = pass_.counts
         counts_get = counts.get
         exact = pass_.exact
-        first_values: dict = {}
-        watch_set = frozenset(watch)
-        tracked = exact_keys | watch_set
+        observers: dict = {}
+        observers_get = observers.get
         prefix = pass_.prefix
         notify = pass_.notify
+        unseen = _UNSEEN
+        new_logline = _new_logline
         pos = -1
         for pos, rec in enumerate(records):
             if pos < PREFIX_RECORDS:
                 prefix.append(rec)
-            key = rec[3]
+            key = rec.key
             c = counts_get(key, 0) + 1
             counts[key] = c
-            if key in tracked:
-                if key in exact_keys:
-                    _track_exact(exact, key, rec[4], rec[0], c)
-                if key in watch_set and key not in first_values:
-                    first_values[key] = rec[4]
+            if key in exact_keys:
+                _track_exact(exact, key, rec.value, rec.line, c)
+            if observe is not None:
+                seen = observers_get(key, unseen)
+                if seen is unseen:
+                    seen = observers[key] = observe(key)
+                if seen is not None:
+                    seen(rec)
             handlers = live_get(key)
             if handlers is None:
                 continue
-            v = {"value": rec[4], "metadata": rec[5]}
-            ll = LogLine(TOKEN_TEXT + rec[6], rec[1], key, v, rec[7], rec[0])
+            v = {"value": rec.value, "metadata": rec.metadata}
+            ll = new_logline(LogLine, (rec, rec.time_ms, key, v, rec.index, rec.line))
             for run, rule in handlers:
                 run.on_record(rule, ll, v)
             if notify:
                 pass_.activate(pos)
         pass_.last = pos
         diagnostics, chain = pass_.assemble()
-        return CheckOutcome(diagnostics, chain, first_values, pos + 1)
+        pass_.release()
+        return CheckOutcome(diagnostics, chain, pos + 1)
 
     def lookup(self, name) -> int | None:
         """The index of the rule file `enqueue_config(name)` names, if it is one of ours."""
@@ -441,11 +517,22 @@ class _Pass:
         for n, rec in enumerate(records):
             if n > pos:
                 break
-            rule = active.get(rec[3])
+            rule = active.get(rec.key)
             if rule is not None:
-                v = {"value": rec[4], "metadata": rec[5]}
-                run.on_record(rule, LogLine(TOKEN_TEXT + rec[6], rec[1], rec[3], v, rec[7],
-                                            rec[0]), v)
+                v = {"value": rec.value, "metadata": rec.metadata}
+                run.on_record(rule, LogLine(rec, rec.time_ms, rec.key, v, rec.index, rec.line), v)
+
+    def release(self) -> None:
+        """Break the runs' reference cycles (a run's globals hold its enqueue_config, its
+        functions hold its globals): the report turns the cycle collector off for speed, and
+        its check workers would otherwise keep every log's rule state to the end."""
+        for run in self.runs.values():
+            run.g.clear()
+            run.fns.clear()
+            run.current = None
+        self.runs.clear()
+        self.live.clear()
+        self.prefix.clear()
 
     def assemble(self) -> tuple[list[Diagnostic], list[str]]:
         """Walk the enqueue chain from the entry file, as mlperf-logging's queue does, letting
@@ -517,14 +604,15 @@ class _Run:
     """One rule file applied to one log: its own state `s`, findings and enqueued files."""
 
     __slots__ = ("rf", "path", "s", "g", "done", "first_seen", "atleast", "found", "enqueued",
-                 "notify", "current", "finished")
+                 "notify", "current", "finished", "fns")
 
     def __init__(self, rf: RuleFile, path: str, notify: list):
         self.rf = rf
         self.path = path
         self.s: dict = {}
         self.g = {"enqueue_config": self._enqueue, "s": self.s, "is_integer": is_integer,
-                  "math": math}
+                  "math": math, "__builtins__": builtins}
+        self.fns: dict = {}  # Snippet -> its function over self.g (_function)
         self.done: set = set()
         self.first_seen: set = set()
         self.atleast: dict = {}  # key -> [passed, checked, last LogLine]
@@ -559,13 +647,14 @@ class _Run:
     def on_record(self, rule: KeyRule, ll: LogLine, v: dict) -> None:
         self.current = ll
         key = rule.name
-        g = self.g
+        fns = self.fns
         if key not in self.done:
             if rule.pre is not None:
                 self._exec(rule.pre, ll, v, rule)
             for c in rule.checks:
+                f = fns.get(c) or self._function(c)
                 try:
-                    ok = bool(eval(c.code, g, {"ll": ll, "v": v}))
+                    ok = bool(f(ll, v))
                 except Exception as e:
                     self._raised(c, e, ll, rule)
                 else:
@@ -578,8 +667,9 @@ class _Run:
         if rule.first_checks and key not in self.first_seen:
             self.first_seen.add(key)
             for c in rule.first_checks:
+                f = fns.get(c) or self._function(c)
                 try:
-                    ok = bool(eval(c.code, g, {"ll": ll, "v": v}))
+                    ok = bool(f(ll, v))
                 except Exception as e:
                     self._raised(c, e, ll, rule)
                 else:
@@ -592,8 +682,9 @@ class _Run:
                 tally = self.atleast[key] = [0, 0, ll]
             tally[1] += 1
             tally[2] = ll
+            f = fns.get(a) or self._function(a)
             try:
-                ok = bool(eval(a.code, g, {"ll": ll, "v": v}))
+                ok = bool(f(ll, v))
             except Exception as e:
                 # mlperf-logging does not catch this one: its checker stops with a traceback
                 self._raised(a, e, ll, rule, keyed=False)
@@ -601,9 +692,22 @@ class _Run:
                 if ok:
                     tally[0] += 1
 
+    def _function(self, snip: Snippet):
+        """The snippet as a function of (ll, v) over this run's globals (made once per run):
+        its compiled body where it has one, else eval/exec with {"ll": ll, "v": v} as locals,
+        as mlperf-logging runs every snippet."""
+        g = self.g
+        if snip.body is not None:
+            f = FunctionType(snip.body, g)
+        else:
+            f = _evaluator(snip.code, g, eval if snip.mode == "eval" else exec)
+        self.fns[snip] = f
+        return f
+
     def _exec(self, snip: Snippet, ll: LogLine, v: dict, rule: KeyRule) -> None:
+        f = self.fns.get(snip) or self._function(snip)
         try:
-            exec(snip.code, self.g, {"ll": ll, "v": v})
+            f(ll, v)
         except Exception as e:
             self._raised(snip, e, ll, rule)
 
@@ -707,6 +811,13 @@ class _Run:
                                                                                      self.s)
                     self._add(None, "SP204", msg, hint=self.rf.end_hint or None,
                               rule=c.rule)
+
+
+def _evaluator(code: CodeType, g: dict, run):
+    """A snippet without a function body, run as mlperf-logging runs it."""
+    def evaluate(ll, v):
+        return run(code, g, {"ll": ll, "v": v})
+    return evaluate
 
 
 _STATE_REF = re.compile(r"""\bs\[\s*(['"])(\w+)\1\s*\]""")

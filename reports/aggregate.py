@@ -1,18 +1,17 @@
 """From submission trees to result rows: gate every result through the checks, then score it.
 
-A *result* is one system x benchmark x scaling: the `result_*.txt` files directly inside
-ORG/results/SYSTEM/{strong,weak}/BENCHMARK/ (as mlperf-logging's summarizer and package checker
-read them; sub-folders such as weak scaling's `pruned_results/` are not part of it).
+A *result* is one system x scaling x benchmark folder (sciperf/layout.py). The compliance
+pipeline (compliance.pipeline.check_paths) checks every log once and every submission's
+package; the rows are made from what it learnt: each log's verdict and run summary, each
+package's findings (with their scope), result folders and system descriptions. No log or
+description is read again here.
 
-Gating (always on in the CLI): the compliance checker (`compliance.api.check_logs`) runs over
-every ROOT and the package checker (`compliance.package.check_package`) over every org. A result
-enters the tables when
+A result enters the tables when
   * every run that finished (run_stop with status success) has a log that passes its checks:
     one broken log keeps the whole result out;
   * at most one run missed the target (run_stop aborted, or no run_stop): olympic scoring drops
     it as the slowest run, weak scaling does not count it as a model;
-  * its package findings (org-wide ones, its system's, its benchmark's, its folder's and its
-    logs') hold no error (waived findings are warnings);
+  * no package finding whose scope covers it is an error (waived findings are warnings);
   * it can be scored (enough finished runs, one instance scale, a usable system description).
 Anything else goes to the rejected list with the diagnostics that kept it out.
 
@@ -22,46 +21,28 @@ what the exactness tests use to compare the arithmetic with the summarizer's on 
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from compliance.diagnostics import ERROR, Diagnostic
-from reports.logscan import LogReadError, LogScan, scan_log
+from compliance import codes
+from compliance.api import FileResult, summarize_file
+from compliance.diagnostics import Diagnostic
+from compliance.package import PackageConfigError, choose_ruleset, package_rules, scan
+from compliance.pipeline import PackageResult, check_paths
+from compliance.summary import RunSummary
 from reports.schema import RESULT_FIELD_NAMES
 from reports.scoring import MAX_DROPPED_RUNS, score_strong, score_weak
-from reports.systems import SystemDescError, SystemInfo, load_system
-from sciperf.vocab import RUN_START, RUN_STOP
-
-SCALINGS = ("strong", "weak")
-
-# Diagnostic codes of the report tool itself (the checkers' own codes pass through unchanged).
-RP_SYSTEM = "RP001"  # the system description cannot be tabulated
-RP_LOG = "RP002"  # a log scoring cannot use (unreadable, no run_start)
-RP_FAILED_RUNS = "RP003"  # more runs missed the target than olympic scoring can drop
-RP_TOO_FEW = "RP004"  # not enough finished runs to score
-RP_SCALE = "RP005"  # weak scaling runs with different instance scales
-RP_NO_LOGS = "RP006"  # a result folder without result_*.txt
-RP_NOT_CHECKED = "RP007"  # a log the compliance checker did not report on
-RP_RULESET = "RP008"  # no ruleset known for a result (weak scaling needs its minimum count)
+from reports.systems import SystemDescError, SystemInfo, system_info
+from sciperf import layout
+from sciperf.layout import ResultFolder
+from sciperf.vocab import BENCHMARKS, RUN_START, RUN_STOP
 
 
 class ReportError(Exception):
-    """The report cannot be made at all (no submission found, checker unavailable, ...)."""
-
-
-@dataclass
-class ResultDir:
-    org_dir: Path
-    system_id: str
-    scaling: str
-    benchmark: str
-    path: Path
-    logs: list[Path]
+    """The report cannot be made at all (no submission found, ...)."""
 
 
 @dataclass
@@ -73,249 +54,86 @@ class Report:
     gated: bool = True
 
 
-# -- discovery ----------------------------------------------------------------------------------
-
-def find_orgs(roots: list[str | Path]) -> list[Path]:
-    from compliance.package import find_submissions  # lazy: owned by the submissions helper
-
-    seen, orgs = set(), []
-    for root in roots:
-        root = Path(root)
-        if not root.exists():
-            raise ReportError(f"{root}: no such file or directory")
-        for org in find_submissions(root):
-            key = Path(org).resolve()
-            if key not in seen:
-                seen.add(key)
-                orgs.append(Path(org))
-    return orgs
-
-
-def _subdirs(path: Path) -> list[Path]:
-    try:
-        return sorted(p for p in path.iterdir() if p.is_dir())
-    except OSError:
-        return []
-
-
-def find_result_dirs(org_dir: Path) -> list[ResultDir]:
-    found = []
-    for system_dir in _subdirs(org_dir / "results"):
-        for scaling in SCALINGS:
-            for bench_dir in _subdirs(system_dir / scaling):
-                logs = sorted(p for p in bench_dir.glob("result_*.txt") if p.is_file())
-                found.append(ResultDir(org_dir, system_dir.name, scaling, bench_dir.name,
-                                       bench_dir, logs))
-    return found
-
-
-class _Resolver:
-    """Path.resolve() for many files in few folders: each folder is resolved once, and a file
-    that is not a symbolic link is its resolved folder / its name (one lstat, where
-    Path.resolve() takes one per path component)."""
-
-    def __init__(self):
-        self._dirs: dict[Path, Path] = {}
-
-    def __call__(self, path: Path) -> Path:
-        if path.name in ("", ".", "..") or path.is_symlink():
-            return path.resolve()
-        parent = path.parent
-        d = self._dirs.get(parent)
-        if d is None:
-            d = self._dirs[parent] = parent.resolve()
-        return d / path.name
-
-
-# -- rulesets -----------------------------------------------------------------------------------
-
 def weak_min_runs(ruleset: str, benchmark: str, data_scale: str | None) -> int | None:
     """The least number of runs a weak-scaling result needs under `ruleset` (None: unknown).
     The package rules' own reader answers, for MLPerf HPC (mlperf-logging's counts) and SciPerf
     (package.yaml, per data scale) alike."""
-    from compliance.package import PackageConfigError, package_rules  # lazy: see find_orgs
-
     try:
-        return package_rules(ruleset).runs("weak", benchmark, data_scale)
+        return package_rules(ruleset).runs(layout.WEAK, benchmark, data_scale)
     except (PackageConfigError, KeyError):
         return None
 
 
-def _scaling_factor(result_path: Path) -> float | None:
-    # scaling.json: a review committee's normalisation factor, written by mlperf-logging's RCP
-    # check. Reported beside the score, not applied: see README "Differences from the summarizer".
-    f = result_path / "scaling.json"
-    if not f.is_file():
-        return None
-    try:
-        return float(json.loads(f.read_text())["scaling_factor"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-# -- diagnostics --------------------------------------------------------------------------------
-
-def _diag(code: str, message: str, path: Path | str, key: str | None = None,
-          line: int | None = None, hint: str = "") -> Diagnostic:
-    return Diagnostic(code=code, severity=ERROR, message=message, path=str(path), line=line,
-                      key=key, hint=hint)
-
-
-def _scope_of(diag_path: str, org_dir: Path) -> tuple | None:
-    """Where in the org a package finding lies: (system, scaling, benchmark) with None for 'all'.
-    None when the finding is outside this org."""
-    if not diag_path:
-        return (None, None, None)
-    p = Path(diag_path)
-    if not p.is_absolute():
-        candidates = [Path.cwd() / p, org_dir / p]
-    else:
-        candidates = [p]
-    org_abs = org_dir.resolve()
-    for c in candidates:
-        try:
-            rel = Path(os.path.normpath(c.absolute())).relative_to(org_abs)
-        except ValueError:
-            try:
-                rel = c.resolve().relative_to(org_abs)
-            except (ValueError, OSError):
-                continue
-        parts = rel.parts
-        if len(parts) >= 2 and parts[0] == "systems":
-            return (Path(parts[1]).stem, None, None)
-        if len(parts) >= 2 and parts[0] == "results":
-            system = parts[1]
-            scaling = parts[2] if len(parts) >= 3 and parts[2] in SCALINGS else None
-            bench = parts[3] if scaling and len(parts) >= 4 else None
-            return (system, scaling, bench)
-        if len(parts) >= 2 and parts[0] == "benchmarks":
-            return (None, None, parts[1])
-        return (None, None, None)
-    return None
-
-
-def _applies(scope: tuple, rd: ResultDir) -> bool:
-    system, scaling, bench = scope
-    return ((system is None or system == rd.system_id)
-            and (scaling is None or scaling == rd.scaling)
-            and (bench is None or bench == rd.benchmark))
+def _diag(code: str, message: str, path: Path | str, scope: layout.Scope, key: str | None = None,
+          line: int | None = None, hint: str | None = None) -> Diagnostic:
+    return replace(codes.make(code, message, path=str(path), line=line, key=key, hint=hint),
+                   scope=scope)
 
 
 # -- the report ---------------------------------------------------------------------------------
 
 def build_report(roots: list[str | Path], ruleset: str | None = None, jobs: int = 1,
-                 gate: bool = True, bypass: dict | None = None,
+                 gate: bool = True, bypass: list | None = None,
                  while_checking: Callable[[], None] | None = None) -> Report:
     """Score every result under `roots`. `gate`: run the compliance and package checks first
-    (the CLI always does); `bypass`: compliance.package.load_bypass()'s waivers;
+    (the CLI always does); `bypass`: compliance.waivers.load_bypass()'s waivers;
     `while_checking`: work for the main process while the compliance checks run in worker
     processes (the CLI loads its renderers then)."""
-    orgs = find_orgs(roots)
-    if not orgs:
+    for root in roots:
+        if not Path(root).exists():
+            raise ReportError(f"{root}: no such file or directory")
+    if gate:
+        checked = check_paths(roots, ruleset, jobs, bypass=bypass, paths_as_found=True,
+                              meanwhile=while_checking)
+        packages, logs = checked.packages, checked.by_path
+    else:
+        packages, logs = _unchecked(roots, ruleset)
+        if while_checking is not None:
+            while_checking()
+    if not packages:
         raise ReportError(
             "no submission found under " + ", ".join(str(r) for r in roots)
             + " (a submission is a folder ORG/ holding results/ and systems/)")
-    report = Report(orgs=orgs, gated=gate)
-    result_dirs = [find_result_dirs(org_dir) for org_dir in orgs]
-    scans: dict[Path, LogScan | LogReadError] = {}
+    report = Report(orgs=[p.org_dir for p in packages], gated=gate)
+    for pkg in packages:
+        errors = [d for d in pkg.diagnostics if d.is_error]
+        for rf in pkg.results:
+            _add_result(report, pkg, rf, logs, errors, gate)
 
-    def scan_all():
-        # Reading the logs for their scores does not wait for the verdicts: it runs while the
-        # compliance checks do, and the verdicts decide afterwards which scores count.
-        for rd in (rd for dirs in result_dirs for rd in dirs):
-            for log in rd.logs:
-                try:
-                    scans[log] = scan_log(log)
-                except LogReadError as e:
-                    scans[log] = e
-        if while_checking is not None:
-            while_checking()
+    def key(r):
+        return (layout.SCALINGS.index(r["scaling"]), r["division"], r["benchmark"],
+                r["submitter"].lower(), r["system"].lower(), r["system_id"])
 
-    file_results: dict[Path, object] = {}  # resolved path -> the checker's FileResult
-    resolve = _Resolver()
-    findings: list[list[Diagnostic]] = [[] for _ in orgs]
-    org_rulesets: list[str | None] = [ruleset] * len(orgs)
-    if gate:
-        from compliance.api import check_logs  # lazy: owned by the compliance helper
-
-        # The main process reads the logs for their scores and runs `while_checking` while the
-        # compliance workers check the logs (the longest part): it would otherwise only wait.
-        for fr in check_logs([str(r) for r in roots], ruleset=ruleset, jobs=jobs,
-                             meanwhile=scan_all):
-            file_results[resolve(Path(fr.abspath))] = fr
-        org_rulesets, findings = _check_packages(orgs, ruleset, file_results, jobs, bypass)
-    else:
-        scan_all()
-
-    for org_dir, dirs, org_ruleset, diags in zip(orgs, result_dirs, org_rulesets, findings):
-        package_findings = [(scope, d) for d in diags if d.is_error
-                            if (scope := _scope_of(d.path, org_dir)) is not None]
-        for rd in dirs:
-            _add_result(report, rd, org_ruleset, file_results, package_findings, scans, gate,
-                        resolve)
-
-    key = lambda r: (SCALINGS.index(r["scaling"]), r["division"], r["benchmark"],
-                     r["submitter"].lower(), r["system"].lower(), r["system_id"])
     report.results.sort(key=key)
     report.rejected.sort(key=key)
     return report
 
 
-# Read by the package-check workers, which inherit it through fork (FileResults are not sent).
-_PACKAGE_WORK: tuple = ()
+def _unchecked(roots, ruleset) -> tuple[list[PackageResult], dict]:
+    """The trees scanned and their logs summarised, without any check (gate=False)."""
+    packages, logs, seen = [], {}, set()
+    for root in roots:
+        for org in layout.find_submissions(Path(root)):
+            if org.resolve() in seen:
+                continue
+            seen.add(org.resolve())
+            sub = scan(org)
+            for log in sub.logs():
+                summary = summarize_file(log)
+                logs[_key(log)] = FileResult(str(log), _key(log), "pass", summary.ruleset, None,
+                                             [], summary)
+            org_ruleset = choose_ruleset(ruleset, (logs[_key(p)].ruleset for p in sub.logs()))
+            packages.append(PackageResult(str(org), org.absolute(), "pass", org_ruleset, [],
+                                          sub.results, sub.descriptions, org))
+    return packages, logs
 
 
-def _package_findings(i: int) -> list[Diagnostic]:
-    from compliance.package import check_package  # lazy: owned by the submissions helper
-
-    org_dir, org_ruleset, org_logs, bypass = _PACKAGE_WORK[i]
-    return check_package(org_dir, org_ruleset, org_logs, bypass=bypass)
-
-
-def _check_packages(orgs: list[Path], ruleset: str | None, file_results: dict, jobs: int,
-                    bypass: dict | None) -> tuple[list, list]:
-    """Each org's ruleset (the one given, else the one most of its logs were checked under) and
-    its package findings; orgs are checked in `jobs` processes, largest first."""
-    global _PACKAGE_WORK
-    work, rulesets = [], []
-    for org_dir in orgs:
-        inside = os.path.join(org_dir.resolve(), "")  # file_results' keys are resolved paths
-        org_logs = {p: fr for p, fr in file_results.items() if str(p).startswith(inside)}
-        org_ruleset = ruleset
-        if org_ruleset is None:
-            claimed = Counter(fr.ruleset for fr in org_logs.values() if fr.ruleset)
-            org_ruleset = claimed.most_common(1)[0][0] if claimed else None
-        rulesets.append(org_ruleset)
-        # No ruleset: every log of the org already failed with the checker's SP301 ("pass
-        # --ruleset"); package rules of a guessed ruleset would only add noise.
-        work.append((org_dir, org_ruleset, org_logs, bypass) if org_ruleset else None)
-    todo = sorted((i for i, w in enumerate(work) if w), key=lambda i: -len(work[i][2]))
-    findings: list[list[Diagnostic]] = [[] for _ in orgs]
-    from compliance.package import prepare  # lazy: see find_orgs
-
-    for r in sorted({work[i][1] for i in todo}):
-        prepare(r)  # rules and RCP tables loaded once, before the workers fork
-    _PACKAGE_WORK = tuple(work)
-    try:
-        jobs = min(jobs, len(todo))
-        if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            for i in todo:
-                findings[i] = _package_findings(i)
-        else:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                pending = [(i, pool.apply_async(_package_findings, (i,))) for i in todo]
-                for i, result in pending:
-                    findings[i] = result.get()
-    finally:
-        _PACKAGE_WORK = ()
-    return rulesets, findings
-
-
-def _system(report: Report, rd: ResultDir) -> SystemInfo:
-    k = (rd.org_dir.name, rd.system_id)
+def _system(report: Report, pkg: PackageResult, system_id: str) -> SystemInfo:
+    k = (pkg.org_dir.name, system_id)
     if k not in report.systems:
+        path = layout.system_file(pkg.org_dir, system_id)
         try:
-            report.systems[k] = load_system(rd.org_dir, rd.system_id)
+            report.systems[k] = system_info(system_id, path, pkg.descriptions.get(system_id))
         except SystemDescError as e:
             report.systems[k] = e
     got = report.systems[k]
@@ -324,113 +142,121 @@ def _system(report: Report, rd: ResultDir) -> SystemInfo:
     return got
 
 
-def _identity(rd: ResultDir, system: SystemInfo | None) -> dict:
+def _identity(rf: ResultFolder, system: SystemInfo | None) -> dict:
     return {
-        "submitter": system.submitter if system else rd.org_dir.name,
-        "org": rd.org_dir.name,
-        "system": system.system if system else rd.system_id,
-        "system_id": rd.system_id,
+        "submitter": system.submitter if system else rf.org_dir.name,
+        "org": rf.org_dir.name,
+        "system": system.system if system else rf.system,
+        "system_id": rf.system,
         "division": system.division if system else "",
-        "benchmark": rd.benchmark,
-        "scaling": rd.scaling,
-        "path": str(rd.path),
+        "benchmark": rf.benchmark,
+        "scaling": rf.scaling,
+        "path": str(rf.path),
     }
 
 
-def _add_result(report: Report, rd: ResultDir, org_ruleset: str | None, file_results: dict,
-                package_findings: list, scans: dict, gate: bool,
-                resolve: Callable[[Path], Path] = Path.resolve) -> None:
+def _add_result(report: Report, pkg: PackageResult, rf: ResultFolder, logs: dict,
+                package_errors: list[Diagnostic], gate: bool) -> None:
+    scope = rf.scope
     errors: list[Diagnostic] = []
     try:
-        system = _system(report, rd)
+        system = _system(report, pkg, rf.system)
     except SystemDescError as e:
         system = None
-        errors.append(_diag(RP_SYSTEM, str(e), rd.org_dir / "systems" / f"{rd.system_id}.json",
-                            hint="add the description with every field the tables show"))
-    errors.extend(d for scope, d in package_findings if _applies(scope, rd))
+        errors.append(_diag("RP001", str(e), layout.system_file(rf.org_dir, rf.system),
+                            layout.Scope(scope.org, rf.system)))
+    errors.extend(d for d in package_errors if d.scope is None or d.scope.covers(scope))
 
-    passing: list[LogScan] = []
+    passing: list[RunSummary] = []
+    passing_logs: list[Path] = []
     missed: list[str] = []  # runs that did not reach the target: olympic scoring drops them
     rulesets = Counter()
-    for log in rd.logs:
-        fr = file_results.get(resolve(log)) if gate else None
-        if gate and fr is None:
-            errors.append(_diag(RP_NOT_CHECKED, "the compliance checker did not report on this "
-                                "log", log))
+    for log in rf.logs:
+        log_scope = replace(scope, log=log.name)
+        fr = logs.get(_key(log))
+        if fr is None:
+            errors.append(_diag("RP007", "the compliance checker did not report on this log",
+                                log, log_scope))
             continue
-        if fr is not None and fr.ruleset:
+        if gate and fr.ruleset:
             rulesets[fr.ruleset] += 1
-        scan = scans[log]
-        if isinstance(scan, LogReadError):
-            scan, read_error = None, scan
-        if scan is not None and not scan.finished:
+        s = fr.summary
+        if s is None:  # unreadable: its own finding (SP006) says why
+            errors.extend(replace(d, path=str(log)) for d in fr.diagnostics if d.is_error)
+            continue
+        if s.logged and not s.finished:
             # A run that stopped short of the target (run_stop "aborted", or none: it did not
             # finish) counts as the slowest run, whatever else its log says; more than one such
             # run is the package check's SP403 and leaves no olympic mean.
             missed.append(log.name)
             continue
-        if fr is not None and fr.verdict != "pass":
-            # A finished run whose log breaks the rules keeps the whole result out. The checker
-            # shows paths relative to the ROOT they were found under; with several ROOTs that
-            # is ambiguous, so the rejected list names the log as found.
+        if gate and fr.verdict != "pass":
+            # A finished run whose log breaks the rules keeps the whole result out; the
+            # rejected list names the log as found under ROOT.
             errors.extend(replace(d, path=str(log)) if d.path == fr.path else d
                           for d in fr.diagnostics if d.is_error)
             continue
-        if scan is None:
-            errors.append(_diag(RP_LOG, str(read_error), log))
+        if s.run_start is None:
+            errors.append(_diag("RP002", f"no {RUN_START} record", log, log_scope,
+                                key=RUN_START, hint="a scored run needs run_start and run_stop"))
             continue
-        if scan.run_start_ms is None:
-            errors.append(_diag(RP_LOG, f"no {RUN_START} record", log, key=RUN_START,
-                                hint="a scored run needs run_start and run_stop"))
+        if s.run_stop is None:
+            errors.append(_diag("RP002", f"no {RUN_STOP} record", log, log_scope, key=RUN_STOP))
             continue
-        if scan.run_stop_ms < scan.run_start_ms:
-            errors.append(_diag(RP_LOG, f"run_stop (line {scan.run_stop_line}) is earlier than "
-                                f"run_start (line {scan.run_start_line})", log,
-                                line=scan.run_stop_line, key=RUN_STOP))
+        if s.run_stop.time_ms < s.run_start.time_ms:
+            errors.append(_diag("RP002", f"run_stop (line {s.run_stop.line}) is earlier than "
+                                f"run_start (line {s.run_start.line})", log, log_scope,
+                                line=s.run_stop.line, key=RUN_STOP))
             continue
-        passing.append(scan)
+        passing.append(s)
+        passing_logs.append(log)
     # The ruleset the checker applied to these logs; ungated, the one given or the logs' claim.
-    ruleset = (rulesets.most_common(1)[0][0] if rulesets else None) or org_ruleset or (
+    ruleset = (rulesets.most_common(1)[0][0] if rulesets else None) or pkg.ruleset or (
         next((s.ruleset for s in passing if s.ruleset), None))
 
     row = dict.fromkeys(RESULT_FIELD_NAMES)
-    row.update(_identity(rd, system))
+    row.update(_identity(rf, system))
     if system is not None:
         row.update(system.columns())
     row.update({
         "ruleset": ruleset,
         "data_scale": next((s.data_scale for s in passing if s.data_scale), None),
-        "runs": len(rd.logs),
+        "method": _common(s.method for s in passing),
+        "runs": len(rf.logs),
         "runs_dropped": len(missed),
         "dropped_logs": missed,
     })
+    row.update(_panel(rf.benchmark, passing))
 
-    if not rd.logs:
-        errors.append(_diag(RP_NO_LOGS, "no result_*.txt in this result folder", rd.path))
-    elif rd.scaling == "strong":
-        s = score_strong(passing, len(missed))
+    if not rf.logs:
+        errors.append(_diag("RP006", "no result_*.txt in this result folder", rf.path, scope))
+    elif rf.scaling == layout.STRONG:
+        s = score_strong([p.time_to_train_minutes for p in passing], len(missed))
+        factor = rf.scaling_factor
         row.update({
-            "time_to_train_minutes": s.time_to_train_minutes,
+            "time_to_train_minutes": (s.time_to_train_minutes * factor
+                                      if factor is not None and s.time_to_train_minutes
+                                      is not None else s.time_to_train_minutes),
+            "unscaled_time_to_train_minutes": s.time_to_train_minutes,
             "run_times_minutes": s.run_times_minutes,
             "global_batch_size": _common(p.global_batch_size for p in passing),
-            "scaling_factor": _scaling_factor(rd.path),
+            "scaling_factor": factor,
         })
         if s.time_to_train_minutes is None:
-            code = RP_FAILED_RUNS if len(missed) > MAX_DROPPED_RUNS else RP_TOO_FEW
-            errors.append(_diag(code, s.reason, rd.path))
+            code = "RP003" if len(missed) > MAX_DROPPED_RUNS else "RP004"
+            errors.append(_diag(code, s.reason, rf.path, scope))
     else:
-        required = weak_min_runs(ruleset, rd.benchmark, row["data_scale"]) if ruleset else None
+        required = weak_min_runs(ruleset, rf.benchmark, row["data_scale"]) if ruleset else None
         if required is None:
-            errors.append(_diag(RP_RULESET, f"no weak-scaling run count known for {rd.benchmark!r}"
-                                f" under ruleset {ruleset!r}", rd.path,
-                                hint="give --ruleset, or use a benchmark the ruleset defines"))
+            errors.append(_diag("RP008", f"no weak-scaling run count known for "
+                                f"{rf.benchmark!r} under ruleset {ruleset!r}", rf.path, scope))
         else:
             try:
                 w = score_weak(passing, len(missed), required)
-            except (TypeError, ValueError):
-                bad = next(p for p in passing if not _has_scale(p))
-                errors.append(_diag(RP_LOG, f"{bad.path}: number_of_nodes / accelerators_per_node "
-                                    "missing or not whole numbers", bad.path))
+            except (TypeError, ValueError, OverflowError):
+                bad = next(log for log, p in zip(passing_logs, passing) if not _has_scale(p))
+                errors.append(_diag("RP002", "number_of_nodes / accelerators_per_node missing "
+                                    "or not whole numbers", bad, replace(scope, log=bad.name)))
             else:
                 row.update({
                     "number_of_models": w.number_of_models,
@@ -440,11 +266,11 @@ def _add_result(report: Report, rd: ResultDir, org_ruleset: str | None, file_res
                     "global_batch_size": _common(p.global_batch_size for p in passing),
                 })
                 if w.time_to_train_all_minutes is None:
-                    code = RP_SCALE if w.number_of_models >= required else RP_TOO_FEW
-                    errors.append(_diag(code, w.reason, rd.path))
+                    code = "RP005" if w.number_of_models >= required else "RP004"
+                    errors.append(_diag(code, w.reason, rf.path, scope))
 
     if errors:
-        rejected = _identity(rd, system)
+        rejected = _identity(rf, system)
         rejected["ruleset"] = ruleset
         rejected["diagnostics"] = [d.to_json() for d in _dedup(errors)]
         report.rejected.append(rejected)
@@ -452,11 +278,33 @@ def _add_result(report: Report, rd: ResultDir, org_ruleset: str | None, file_res
         report.results.append(row)
 
 
-def _has_scale(scan: LogScan) -> bool:
+def _panel(benchmark: str, runs: list[RunSummary]) -> dict:
+    """A blueprint result's panel: each metric's mean over the runs that log it, and the
+    spread (max - min)."""
+    bench = BENCHMARKS.get(benchmark)
+    if bench is None or not bench.panel:
+        return {"panel": None}
+    panel = {}
+    for key in bench.panel:
+        values = [float(s.panel[key].value) for s in runs if key in s.panel
+                  and isinstance(s.panel[key].value, (int, float))
+                  and not isinstance(s.panel[key].value, bool)]
+        if values:
+            panel[key] = {"mean": sum(values) / len(values), "spread": max(values) - min(values),
+                          "runs": len(values)}
+    return {"panel": panel or None}
+
+
+def _key(path: Path) -> Path:
+    """How the pipeline keys its log results: the absolute path, normalised."""
+    return Path(os.path.abspath(path))
+
+
+def _has_scale(s: RunSummary) -> bool:
     try:
-        scan.instance_scale
+        s.instance_scale
         return True
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
 
 

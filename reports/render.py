@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
+from compliance.parser import printable
 from reports.schema import LIST_FIELDS, RESULT_FIELD_NAMES
 
 DIVISION_ORDER = ("closed", "open")
@@ -58,7 +59,9 @@ def results_csv(rows: list[dict]) -> str:
     for r in rows:
         # Floats are written as repr (the shortest string that reads back to the same float).
         w.writerow([";".join(map(str, r[k])) if k in LIST_FIELDS and r[k] is not None
-                    else "" if r[k] is None else r[k] for k in RESULT_FIELD_NAMES])
+                    else "" if r[k] is None
+                    else json.dumps(r[k], sort_keys=True) if isinstance(r[k], dict)
+                    else r[k] for k in RESULT_FIELD_NAMES])
     return buf.getvalue()
 
 
@@ -68,8 +71,20 @@ def to_json(obj) -> str:
 
 # -- Markdown -----------------------------------------------------------------------------------
 
+# Markdown is read by renderers that pass HTML through and make links: every character that
+# could open markup is escaped with a backslash (CommonMark escapes any ASCII punctuation).
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*[]<>|&!~"})
+
+
+def md_text(value) -> str:
+    """Text a submitter controls, as Markdown shows it literally: on one line, control
+    characters escaped, markup characters backslash-escaped."""
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    return printable(text).translate(_MD_SPECIAL)
+
+
 def _md_cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return md_text(value)
 
 
 def _md_table(headers: list[str], rows: list[list]) -> list[str]:
@@ -98,7 +113,7 @@ def _groups(rows: list[dict]):
 
 
 def results_md(rows: list[dict], rejected: list[dict], title: str = "SciPerf results") -> str:
-    out = [f"# {title}", "",
+    out = [f"# {md_text(title)}", "",
            f"{len(rows)} result(s) in the tables, {len(rejected)} kept out (see the end).",
            "Strong scaling: time to train in minutes, olympic mean of the runs (lower is better). "
            "Weak scaling: models trained concurrently, accelerators per model, minutes to train "
@@ -107,9 +122,9 @@ def results_md(rows: list[dict], rejected: list[dict], title: str = "SciPerf res
     for (division, label), group in _groups(rows).items():
         by_division.setdefault(division, {})[label] = group
     for division, benches in by_division.items():
-        out += [f"## {division.capitalize()} division", ""]
+        out += [f"## {md_text(division.capitalize())} division", ""]
         for label, group in benches.items():
-            out += [f"### {label}", ""]
+            out += [f"### {md_text(label)}", ""]
             strong = [r for r in group if r["scaling"] == "strong"]
             weak = [r for r in group if r["scaling"] == "weak"]
             if strong:

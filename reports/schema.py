@@ -16,6 +16,7 @@ RESULT_FIELDS: list[tuple[str, str, str]] = [
     ("scaling", "string", "`strong` (time to train) or `weak` (throughput)"),
     ("ruleset", "string", "the ruleset the logs were checked against, e.g. `sciperf-1.0.0`, `hpc-2.0.0`"),
     ("data_scale", "string or null", "SciPerf logs' `data_scale` (tiny, small, full); null for MLPerf HPC logs"),
+    ("method", "string or null", "blueprints: the method the runs trained (their `method` record), when they all agree"),
     ("number_of_nodes", "integer", "nodes of the system (description)"),
     ("host_processor_model_name", "string", "host processor (description)"),
     ("host_processors_count", "integer", "`host_processors_per_node` x `number_of_nodes`"),
@@ -27,13 +28,15 @@ RESULT_FIELDS: list[tuple[str, str, str]] = [
     ("runs_dropped", "integer", "runs that missed the target (run_stop not `success`, or none): at most one; olympic scoring drops it as the slowest run, weak scaling does not count it"),
     ("dropped_logs", "list of strings", "file names of those runs"),
     ("global_batch_size", "number or null", "the runs' `global_batch_size` when they all agree"),
-    ("time_to_train_minutes", "number or null", "strong: olympic mean of the runs' `run_stop - run_start`, minutes"),
+    ("time_to_train_minutes", "number or null", "strong: the score: olympic mean of the runs' `run_stop - run_start`, minutes, times `scaling_factor` when the result has one (as the published scores are)"),
+    ("unscaled_time_to_train_minutes", "number or null", "strong: the olympic mean before `scaling_factor`"),
     ("run_times_minutes", "list of numbers or null", "strong: each finished run's time to train, fastest first"),
-    ("scaling_factor", "number or null", "strong: the factor in the result folder's `scaling.json` when there is one; reported, not applied (see the summarizer differences)"),
+    ("scaling_factor", "number or null", "strong: the RCP normalisation in the result folder's `scaling.json`, when the submission carries one (mlperf-logging's RCP review writes it; a number of at least 1)"),
     ("number_of_models", "integer or null", "weak: runs that reached the target (models trained concurrently)"),
     ("instance_scale", "integer or null", "weak: accelerators per model, `number_of_nodes x max(accelerators_per_node, 1)` from the logs"),
     ("time_to_train_all_minutes", "number or null", "weak: earliest `run_start` to latest `run_stop` of those runs, minutes"),
     ("models_per_minute", "number or null", "weak: `number_of_models / time_to_train_all_minutes`"),
+    ("panel", "object or null", "blueprints: each panel metric's `mean` over the runs that log it, its `spread` (max - min) and `runs`, by the metric's record key"),
     ("path", "string", "the result folder, as found under the ROOT argument"),
 ]
 RESULT_FIELD_NAMES = [f[0] for f in RESULT_FIELDS]
@@ -49,7 +52,7 @@ REJECTED_FIELDS: list[tuple[str, str, str]] = [
     ("scaling", "string", "`strong` or `weak`"),
     ("path", "string", "the result folder"),
     ("ruleset", "string or null", "the ruleset the logs were checked against"),
-    ("diagnostics", "list of objects", "the errors that kept the result out, each as compliance/diagnostics.py's `Diagnostic.to_json()`: `code`, `severity`, `message`, `path`, `line`, `key`, `hint`"),
+    ("diagnostics", "list of objects", "the errors that kept the result out, each as compliance/diagnostics.py's `Diagnostic.to_json()`: `code`, `severity`, `message`, `path`, `line`, `key`, `hint`, and `scope` (`org`, `system`, `scaling`, `benchmark`, `log`: where in the submission it lies, null meaning all)"),
 ]
 
 

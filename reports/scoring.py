@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reports.logscan import LogScan
+from compliance.summary import RunSummary
 
 MAX_DROPPED_RUNS = 1  # missed runs olympic scoring may absorb (MLPerf: 1; 4 for unet3d only)
 
@@ -42,8 +42,9 @@ class StrongScore:
     reason: str = ""  # why there is no score
 
 
-def score_strong(finished: list[LogScan], missed: int) -> StrongScore:
-    times = sorted(s.time_to_train_minutes for s in finished)
+def score_strong(finished: list[float], missed: int) -> StrongScore:
+    """`finished`: the times to train (minutes) of the runs that reached the target."""
+    times = sorted(finished)
     if missed > MAX_DROPPED_RUNS:
         return StrongScore(None, times, missed,
                            f"{missed} runs missed the target; olympic scoring can drop at most "
@@ -66,7 +67,7 @@ class WeakScore:
     reason: str = ""
 
 
-def score_weak(finished: list[LogScan], missed: int, required: int) -> WeakScore:
+def score_weak(finished: list[RunSummary], missed: int, required: int) -> WeakScore:
     n = len(finished)
     if n < required:
         return WeakScore(n, None, None, None, missed,
@@ -76,7 +77,7 @@ def score_weak(finished: list[LogScan], missed: int, required: int) -> WeakScore
         return WeakScore(n, None, None, None, missed,
                          "the runs do not share one instance scale (number_of_nodes x "
                          f"accelerators_per_node): {', '.join(map(str, scales))}")
-    start = min(s.run_start_ms for s in finished)
-    stop = max(s.run_stop_ms for s in finished)
+    start = min(s.run_start.time_ms for s in finished)
+    stop = max(s.run_stop.time_ms for s in finished)
     minutes = (stop - start) / 60 / 1000
     return WeakScore(n, scales[0], minutes, n / minutes if minutes > 0 else None, missed)

@@ -7,7 +7,6 @@ counts are per-node counts times `number_of_nodes`, `notes` joins `hw_notes` and
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,44 +69,38 @@ def _pretty_framework(framework: str) -> str:
 def _int_field(desc: dict, name: str, path: Path) -> int:
     try:
         return int(desc[name])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SystemDescError(
             f"{path}: field {name!r} must be a whole number, got {desc[name]!r}"
         ) from None
 
 
-def load_system(org_dir: Path, system_id: str) -> SystemInfo:
-    path = Path(org_dir) / "systems" / f"{system_id}.json"
-    try:
-        with open(path, encoding="utf-8") as f:
-            desc = json.load(f)
-    except FileNotFoundError:
-        raise SystemDescError(f"{path}: missing (results/{system_id}/ has no system description)") from None
-    except OSError as e:
-        raise SystemDescError(f"{path}: cannot read: {e.strerror or e}") from None
-    except UnicodeDecodeError as e:
-        raise SystemDescError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise SystemDescError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
-    if not isinstance(desc, dict):
-        raise SystemDescError(f"{path}: the description must be a JSON object")
-    missing = [k for k in REQUIRED_FIELDS if k not in desc]
+def system_info(system_id: str, path: Path, desc) -> SystemInfo:
+    """The table columns of a description as the package scan read it (a SystemDoc, or None
+    when the system has none). Raises SystemDescError naming the file and the field."""
+    if desc is None:
+        raise SystemDescError(f"{path}: missing (results/{system_id}/ has no system description)")
+    doc = desc.doc
+    if doc is None:
+        why = desc.problems[0][0] if desc.problems else "not a JSON object"
+        raise SystemDescError(f"{path}: {why}")
+    missing = [k for k in REQUIRED_FIELDS if k not in doc]
     if missing:
         raise SystemDescError(f"{path}: missing field(s) {', '.join(missing)}")
-    nodes = _int_field(desc, "number_of_nodes", path)
+    nodes = _int_field(doc, "number_of_nodes", path)
     return SystemInfo(
         system_id=system_id,
         path=path,
-        description=desc,
-        submitter=str(desc["submitter"]),
-        division=str(desc["division"]),
-        availability=str(desc["status"]),
-        system=str(desc["system_name"]),
+        description=doc,
+        submitter=str(doc["submitter"]),
+        division=str(doc["division"]),
+        availability=str(doc["status"]),
+        system=str(doc["system_name"]),
         number_of_nodes=nodes,
-        host_processor_model_name=str(desc["host_processor_model_name"]),
-        host_processors_count=_int_field(desc, "host_processors_per_node", path) * nodes,
-        accelerator_model_name=str(desc["accelerator_model_name"]),
-        accelerators_count=_int_field(desc, "accelerators_per_node", path) * nodes,
-        framework=_pretty_framework(str(desc["framework"])),
-        notes=";".join(s for s in (desc["hw_notes"], desc["sw_notes"]) if s),
+        host_processor_model_name=str(doc["host_processor_model_name"]),
+        host_processors_count=_int_field(doc, "host_processors_per_node", path) * nodes,
+        accelerator_model_name=str(doc["accelerator_model_name"]),
+        accelerators_count=_int_field(doc, "accelerators_per_node", path) * nodes,
+        framework=_pretty_framework(str(doc["framework"])),
+        notes=";".join(str(s) for s in (doc["hw_notes"], doc["sw_notes"]) if s),
     )

@@ -1,10 +1,11 @@
-"""`sciperf`: one command, five sub-commands.
+"""`sciperf`: one command, six sub-commands.
 
     sciperf data generate BENCH --scale tiny [--out DIR]    make a dataset (with its manifest)
     sciperf run BENCH --np 2 --scale tiny --runs N --out DIR  reference runs under horovodrun
     sciperf check PATH...                                    = check-compliance
     sciperf package ROOT --org ORG --system SYSTEM           system description + code
     sciperf report ROOT... --out DIR                         results tables and page
+    sciperf metrics disentangle --factors F --codes C       score a representation
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ DELEGATED = {
     "check": ("compliance.cli", "check-compliance: check MLPerf logs and submission trees"),
     "package": ("tools.package", "lay out a submission: system description and code"),
     "report": ("reports.cli", "score valid submissions into tables, a page and plots"),
+    "metrics": ("reference_implementations.disentangle.cli",
+                "score a representation: the disentanglement metric panel"),
 }
 
 
@@ -78,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--status", default="research", choices=STATUSES)
     r.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config value of every run")
+    from tools.launcher import DEFAULT_TIMEOUT_MINUTES
+
+    r.add_argument("--timeout", type=float, metavar="MINUTES",
+                   help="stop a run still going after MINUTES (its log ends aborted, reason "
+                        "timeout); default per scale: "
+                        + ", ".join(f"{s} {m}" for s, m in DEFAULT_TIMEOUT_MINUTES.items())
+                        + "; 0: none")
+    r.add_argument("--resume", action="store_true",
+                   help="run only the runs whose log is missing or did not finish, with the "
+                        "seeds they had; finished logs are kept (docs/faults.md)")
     r.set_defaults(func=cmd_run)
 
     for name, (_, help_text) in DELEGATED.items():
@@ -103,7 +116,14 @@ def cmd_data_generate(a) -> int:
 
 
 def cmd_run(a) -> int:
-    from tools.launcher import RunPlan, result_dir, run_many
+    import importlib.util
+
+    from tools.launcher import Interrupted, ResumeError, RunPlan, result_dir, run_many
+
+    if importlib.util.find_spec(f"reference_implementations.{a.benchmark}.train") is None:
+        print(f"sciperf: error: {a.benchmark} has data but no training entry point yet "
+              f"(reference_implementations/{a.benchmark}/train.py)", file=sys.stderr)
+        return 2
 
     if (a.org is None) != (a.system is None):
         print("sciperf: error: --org and --system go together", file=sys.stderr)
@@ -111,20 +131,35 @@ def cmd_run(a) -> int:
     if a.np < 1 or a.runs < 1 or a.models < 0:
         print("sciperf: error: --np and --runs must be at least 1", file=sys.stderr)
         return 2
+    if a.timeout is not None and a.timeout < 0:
+        print("sciperf: error: --timeout must be 0 (none) or a number of minutes", file=sys.stderr)
+        return 2
+    if a.resume and a.models:
+        print("sciperf: error: --resume is for strong-scaling runs: the --models instances of a "
+              "throughput result must run together", file=sys.stderr)
+        return 2
     overrides = list(a.set) + [f"run.division={a.division}", f"run.status={a.status}"]
     if a.org:
         overrides += [f"run.org={a.org}", f"run.platform={a.system}"]
     plan = RunPlan(a.benchmark, a.scale, a.np, a.hosts, a.launcher, a.data_dir, overrides)
     out = result_dir(a.out, a.benchmark, a.org, a.system, weak=a.models > 0)
     try:
-        results = run_many(plan, out, a.runs, a.seed, a.models)
-    except KeyboardInterrupt as e:
-        print(f"sciperf run: stopped ({e or 'interrupted'}); the runs in flight were stopped and "
-              "their logs end with run_stop aborted", file=sys.stderr)
+        results = run_many(plan, out, a.runs, a.seed, a.models, timeout_minutes=a.timeout,
+                           resume=a.resume)
+    except ResumeError as e:
+        print(f"sciperf: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"sciperf: error: {e.filename or out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except Interrupted as e:
+        print(f"sciperf run: stopped by {e}; the runs in flight were stopped (their logs end "
+              f"with run_stop aborted); finished logs in {out} are kept: `sciperf run ... "
+              "--resume` goes on from there", file=sys.stderr)
         return 1
-    failed = [str(r) for r, rc in results if rc != 0]
+    failed = [o for o in results if o.returncode != 0 or o.status != "success"]
     print(f"sciperf run: {len(results) - len(failed)} of {len(results)} runs reached the target"
-          f"; logs in {out}")
+          f"; logs in {out}", flush=True)
     return 1 if failed else 0
 
 

@@ -51,6 +51,7 @@ OPT_WEIGHT_DECAY = "opt_weight_decay"
 OPT_MOMENTUM = "opt_momentum"
 DROPOUT = "dropout"
 GRADIENT_ACCUMULATION_FREQUENCY = "gradient_accumulation_frequency"
+GRADIENT_ACCUMULATION_STEPS = "gradient_accumulation_steps"  # MLPerf training's spelling
 BATCHNORM_GROUP_SIZE = "batchnorm_group_size"
 # Keys whose values must be equal across the runs of one result (package check): every key with
 # one of these prefixes, plus the named ones.
@@ -69,6 +70,9 @@ DATA_SCALE = "data_scale"  # value: one of SCALES
 DATASET_CHECKSUM = "dataset_checksum"  # value: sha256 of the dataset's MANIFEST.json
 METRIC_NAME = "metric"  # metadata key on the quality-metric record: what the value measures
 ABORT_REASON = "reason"  # run_stop metadata key when status is aborted
+# The start of run_stop's reason when a run trained all its epochs without reaching the
+# target: a finished run (`sciperf run --resume` keeps it), unlike one stopped by a fault.
+TARGET_MISSED = "target not reached"
 METHOD = "method"  # value: the method a blueprint run trains (e.g. "beta_vae"); blueprints only
 DATA_AUGMENTATION = "data_augmentation"  # value: the config's data.augmentation, where it has one
 
@@ -109,6 +113,12 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("cosmoflow", "cosmology", EVAL_ERROR, "mae"),
         Benchmark("cloudmask", "environmental", EVAL_ACCURACY, "pixel_accuracy"),
         Benchmark("em_denoise", "materials", EVAL_ACCURACY, "psnr_db"),
+        # Blueprint "disentangle": the metric is provisional (issue 13 calibrates it) and the
+        # panel keys come with the rules that check them (issue 13).
+        Benchmark("dsprites", "understanding features", EVAL_ACCURACY, "dcimig",
+                  blueprint="disentangle"),
+        Benchmark("shapes3d", "understanding features", EVAL_ACCURACY, "dcimig",
+                  blueprint="disentangle"),
         # Upright accuracy, accuracy per 45-degree bin of the galaxies' angle, and the share of
         # galaxies given one class at 8 turns (reference_implementations/rotation/model.py).
         Benchmark("rotation", "astronomy", EVAL_ACCURACY, "top1_accuracy", blueprint="rotation",

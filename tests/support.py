@@ -96,3 +96,91 @@ def aborted_metadata(run: ReferenceRun, *needles: str) -> dict:
     for needle in needles:
         assert needle in stop["metadata"]["reason"], stop["metadata"]["reason"]
     return stop["metadata"]
+
+
+def assert_stopped_at_first_target(records: list[dict], benchmark: str, target: float) -> None:
+    """The run ended with success at the first evaluation that reached the target: every
+    earlier one missed it, and no epoch came after."""
+    bench = K.BENCHMARKS[benchmark]
+    values = [r["value"] for r in records if r["key"] == bench.metric_key]
+    assert values and bench.reached(values[-1], target), values
+    assert not any(bench.reached(v, target) for v in values[:-1]), \
+        f"an earlier evaluation reached {target} but the run went on: {values}"
+    epochs = [r["metadata"][K.EPOCH_NUM] for r in records if r["key"] == K.EPOCH_STOP]
+    assert len(epochs) == len(values) and records[-1]["key"] == K.RUN_STOP
+    assert records[-1]["metadata"]["status"] == K.SUCCESS
+
+
+# -- faults injected into runs (tests/harness/test_run_faults.py) --------------------------------
+
+def start_sciperf(*args, env_extra=None, **popen) -> subprocess.Popen:
+    """`sciperf ARGS` in a session of its own (as a shell starts a foreground job, so a test can
+    send it the terminal's Ctrl-C with os.killpg), output captured."""
+    return subprocess.Popen([sys.executable, "-m", "sciperf.cli", *map(str, args)], cwd=REPO,
+                            env={**env(), **(env_extra or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, **popen)
+
+
+class ProcessTree:
+    """Every process seen below a root while the test waits (sampled: Horovod's per-rank
+    helpers start sessions of their own and outlive their parents when things go wrong)."""
+
+    def __init__(self, root: subprocess.Popen):
+        import psutil
+
+        self.root, self.seen = root, {}
+        self._psutil = psutil
+
+    def sample(self) -> None:
+        try:
+            for p in self._psutil.Process(self.root.pid).children(recursive=True):
+                self.seen.setdefault(p.pid, p)
+        except self._psutil.Error:
+            pass
+
+    def ranks(self) -> dict[int, object]:
+        """rank -> the rank's Python process (HOROVOD_RANK in its environment)."""
+        out = {}
+        for p in self.seen.values():
+            try:
+                rank = p.environ().get("HOROVOD_RANK")
+                if rank is not None and "reference_implementations" in " ".join(p.cmdline()):
+                    out[int(rank)] = p
+            except self._psutil.Error:
+                pass
+        return out
+
+    def alive(self) -> list[str]:
+        out = []
+        for p in self.seen.values():
+            try:
+                if p.is_running() and p.status() != self._psutil.STATUS_ZOMBIE:
+                    out.append(f"{p.pid} {' '.join(p.cmdline())[:100]}")
+            except self._psutil.Error:
+                pass
+        return out
+
+    def wait_for(self, done, what: str, timeout: float = 600) -> None:
+        """Sample the tree until done() holds; fail naming `what` if the run ends first or the
+        generous timeout passes (the machine may be loaded: wait on records, not on time)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not done():
+            self.sample()
+            if self.root.poll() is not None:
+                raise AssertionError(f"the run ended before {what}: "
+                                     f"{self.root.stdout.read()[-3000:]}")
+            if time.monotonic() > deadline:
+                self.root.kill()
+                raise AssertionError(f"no {what} within {timeout} s")
+            time.sleep(0.2)
+        self.sample()
+
+
+def has_record(path: Path, key: str, count: int = 1) -> bool:
+    """Does the log (being written) hold `count` records of `key` yet? Whole lines only."""
+    if not path.exists():
+        return False
+    whole = path.read_text(errors="replace").rpartition("\n")[0]
+    return whole.count(f'"key": "{key}"') >= count

@@ -15,12 +15,9 @@ import statistics
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from compliance.parser import parse_file  # noqa: E402
-from sciperf import vocab as K  # noqa: E402
+from compliance.parser import parse_file
+from sciperf import vocab as K
 
 
 def trajectory(path: Path) -> dict | None:

@@ -24,13 +24,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from sciperf import layout, vocab
+from tools import sysdesc
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from sciperf import vocab  # noqa: E402
-
-from tools import sysdesc  # noqa: E402
 
 DEFAULT_IMPL = "sciperf-reference-tf"
 # Name parts of the tree: what MLPerf folder names use (letters, digits, . _ + -).
@@ -44,11 +41,15 @@ class PackageError(Exception):
 
 def implementation_sources(benchmark: str) -> list[Path]:
     """What a benchmark's implementation is, relative to the repository: its folder, the shared
-    harness and the vocabulary module the harness imports, with their packages' __init__.py."""
+    harness (and its blueprint's shared folder) and the vocabulary module the harness imports,
+    with their packages' __init__.py."""
     parts = [Path("reference_implementations/__init__.py"),
              Path("reference_implementations/common"),
              Path("reference_implementations") / benchmark,
              Path("sciperf/__init__.py"), Path("sciperf/vocab.py")]
+    blueprint = vocab.BENCHMARKS[benchmark].blueprint if benchmark in vocab.BENCHMARKS else None
+    if blueprint:  # what the blueprint's benchmarks share (disentangle: metrics, grid, reader)
+        parts.insert(2, Path("reference_implementations") / blueprint)
     missing = [p for p in parts if not (ROOT / p).exists()]
     if missing:
         raise PackageError(f"no reference implementation to copy for {benchmark!r}: "
@@ -116,34 +117,28 @@ def _sciperf_version() -> str:
     return sciperf.__version__
 
 
-def results_of(org_dir: Path, system: str) -> dict[str, list[Path]]:
-    """benchmark -> its result files under results/SYSTEM/{strong,weak}/."""
-    out: dict[str, list[Path]] = {}
-    base = org_dir / "results" / system
-    for scaling in ("strong", "weak"):
-        folder = base / scaling
-        if not folder.is_dir():
-            continue
-        for bdir in sorted(folder.iterdir()):
-            files = sorted(bdir.glob("result_*.txt")) if bdir.is_dir() else []
-            if files:
-                out.setdefault(bdir.name, []).extend(files)
-    return out
+def results_of(org_dir: Path, system: str) -> list[layout.ResultFolder]:
+    """The result folders of one system (under results/SYSTEM/{strong,weak}/) that hold logs,
+    as the package scan finds them."""
+    from compliance.package import scan
+
+    return [r for r in scan(org_dir).results if r.system == system and r.logs]
 
 
-def fields_from_logs(files: list[Path]) -> tuple[dict, list[str]]:
-    """submitter, division, status and number_of_nodes as the runs logged them, where they all
-    agree; notes on where they do not."""
-    from compliance.parser import parse_file
-
+def fields_from_logs(summaries: list) -> tuple[dict, list[str]]:
+    """submitter, division, status and number_of_nodes as the runs logged them (their run
+    summaries), where they all agree; notes on where they do not."""
     keys = {vocab.SUBMISSION_ORG: "submitter", vocab.SUBMISSION_DIVISION: "division",
-            vocab.SUBMISSION_STATUS: "status", vocab.NUMBER_OF_NODES: "number_of_nodes",
-            vocab.ACCELERATORS_PER_NODE: "accelerators_per_node"}
-    seen: dict[str, Counter] = {f: Counter() for f in keys.values()}
-    for path in files:
-        for r in parse_file(path).records:
-            if r.key in keys and r.value is not None:
-                seen[keys[r.key]][str(r.value)] += 1
+            vocab.SUBMISSION_STATUS: "status"}
+    seen: dict[str, Counter] = {f: Counter() for f in (*keys.values(), "number_of_nodes",
+                                                       "accelerators_per_node")}
+    for s in summaries:
+        for key, name in keys.items():
+            if s.value(key) is not None:
+                seen[name][str(s.value(key))] += 1
+        for name in ("number_of_nodes", "accelerators_per_node"):
+            if getattr(s, name) is not None:
+                seen[name][str(getattr(s, name))] += 1
     fields, notes = {}, []
     for name, counts in seen.items():
         if len(counts) == 1:
@@ -182,17 +177,22 @@ def package(root: Path, org: str, system: str, overrides: Path | None = None,
             raise PackageError(f"{flag} {value!r}: use letters, digits and . _ + - only (it "
                                "names a folder of the tree)")
     org_dir = root / org
-    runs = results_of(org_dir, system)
-    if not runs:
-        raise PackageError(f"no result_*.txt under {org_dir / 'results' / system}/{{strong,weak}}/"
-                           f"<benchmark>/; run `sciperf run ... --out {root} --org {org} "
-                           f"--system {system}` first")
-    unknown = sorted(set(runs) - set(vocab.BENCHMARKS))
+    results = results_of(org_dir, system)
+    if not results:
+        raise PackageError(f"no result_*.txt under {layout.system_results(org_dir, system)}/"
+                           f"{{strong,weak}}/<benchmark>/; run `sciperf run ... --out {root} "
+                           f"--org {org} --system {system}` first")
+    unknown = sorted({r.benchmark for r in results} - set(vocab.BENCHMARKS))
     if unknown:
         raise PackageError(f"results for unknown benchmark(s) {', '.join(unknown)} under "
-                           f"{org_dir / 'results' / system}")
+                           f"{layout.system_results(org_dir, system)}")
 
-    from_logs, notes = fields_from_logs([f for files in runs.values() for f in files])
+    from compliance.api import check_found
+
+    # Each log is read once: its check gives the fields the description takes from the runs,
+    # and, with --check, the verdicts the package checks use.
+    logs = check_found([(str(p), Path(os.path.abspath(p))) for r in results for p in r.logs])
+    from_logs, notes = fields_from_logs([fr.summary for fr in logs if fr.summary is not None])
     desc, more = sysdesc.describe(org=org, system=system, overrides=overrides,
                                   from_logs={k: v for k, v in from_logs.items()
                                              if k != "accelerators_per_node"})
@@ -202,13 +202,13 @@ def package(root: Path, org: str, system: str, overrides: Path | None = None,
                      f"{desc['accelerators_per_node']}; the description says "
                      f"{desc['accelerators_per_node']} (set it in --overrides if the runs "
                      "used other nodes)")
-    target = org_dir / "systems" / f"{system}.json"
+    target = layout.system_file(org_dir, system)
     if target.is_symlink():
         raise PackageError(f"{target}: is a symlink; refusing to write through it")
     sysdesc.write(desc, target)
     print(f"wrote {target}")
-    for bench in sorted(runs):
-        dest = org_dir / "benchmarks" / bench / "implementations" / impl
+    for bench in sorted({r.benchmark for r in results}):
+        dest = layout.implementations_dir(org_dir, bench) / impl
         n = copy_implementation(bench, dest)
         print(f"copied {n} files of {bench} to {dest}")
     for n in notes + more:
@@ -216,18 +216,19 @@ def package(root: Path, org: str, system: str, overrides: Path | None = None,
     if not check:
         print(f"check it: check-compliance {root}")
         return 0
-    return run_checks(org_dir)
+    return run_checks(org_dir, {Path(fr.abspath): fr for fr in logs})
 
 
-def run_checks(org_dir: Path) -> int:
-    from compliance.api import check_logs
+def run_checks(org_dir: Path, logs: dict) -> int:
+    """The package checks of `check-compliance` on ORG, with the logs' results already made
+    (a log of another system under ORG is checked there)."""
     from compliance.package import check_package, package_verdict
+    from compliance.parser import printable
 
-    logs = {Path(fr.abspath): fr for fr in check_logs([org_dir / "results"])}
     diags = check_package(org_dir, None, logs)
     for d in diags:
         where = f"{d.path}:{d.line}" if d.line else d.path
-        print(f"{where}: {d.severity} {d.code}: {d.message}")
+        print(printable(f"{where}: {d.severity} {d.code}: {d.message}"))
     verdict = package_verdict(diags)
     print(f"package {org_dir}: {verdict}")
     return 0 if verdict == "pass" else 1

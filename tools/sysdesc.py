@@ -29,13 +29,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `python tools/sysdesc.py` as well as `python -m tools.sysdesc`
-    sys.path.insert(0, str(ROOT))
-
-from compliance.package import schema_errors, system_fields  # noqa: E402
+from compliance.sysdesc import schema_errors, system_fields
+from sciperf import safeyaml
 
 NO_ACCELERATOR = "none"
 NVIDIA_QUERY = ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]
@@ -228,11 +223,9 @@ def load_overrides(path: str | Path) -> dict:
     `no` is YAML's boolean, not text)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as e:
-        raise SysdescError(f"{path}: cannot read: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise SysdescError(f"{path}: not valid YAML: {e}") from None
+        raw = safeyaml.load_file(path)
+    except safeyaml.YamlError as e:
+        raise SysdescError(str(e)) from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -294,8 +287,18 @@ def describe(org: str = "", system: str = "", overrides: str | Path | None = Non
 
 
 def write(desc: dict, path: Path) -> None:
+    """Write the description whole or not at all: into a temporary file beside it, then renamed
+    over it (an interrupted or failed write leaves the previous file as it was)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(desc, indent=4, ensure_ascii=False) + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(desc, indent=4, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv=None) -> int:

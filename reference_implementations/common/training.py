@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib
+import os
+import re
 import signal
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,15 +22,16 @@ import numpy as np
 
 from sciperf import vocab as K
 
+from . import faults
 from .config import Config, ConfigError, load_config
 from .data import DataError, shard_files
 from .manifest import verify_manifest
-from .mllogger import RankLogger
+from .mllogger import LogWriteError, RankLogger
 from .optim import make_optimizer
 
 
 class RunAborted(Exception):
-    """The run cannot go on (a signal, a failure on some rank); the message says why.
+    """The run cannot go on (a failure on some rank); the message says why.
     `together`: every rank raised it at the same point (after one collective), so they can
     still meet once more before exiting."""
 
@@ -55,8 +57,8 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
                        (K.SUBMISSION_PLATFORM, run["platform"]),
                        (K.SUBMISSION_DIVISION, run["division"]),
                        (K.SUBMISSION_STATUS, run["status"]), (K.SCIPERF_RULESET, K.RULESET),
-                       (K.DATA_SCALE, cfg.scale)):
-        log.event(key, value)
+                       (K.DATA_SCALE, cfg.scale), (K.SEED, int(run["seed"]))):
+        log.event(key, value)  # the seed early: `sciperf run --resume` reads it back
     seed = int(run["seed"])
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
@@ -72,7 +74,7 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
         raise DataError(cfg.data_dir, f"{n_train} training samples cannot fill one global batch "
                                       f"of {global_batch}; lower train.batch_size")
     warmup_factor = world.size if t["lr_warmup_factor"] == "ranks" else t["lr_warmup_factor"]
-    for key, value in ((K.DATASET_CHECKSUM, checksum), (K.SEED, seed),
+    for key, value in ((K.DATASET_CHECKSUM, checksum),
                        (K.GLOBAL_BATCH_SIZE, global_batch), (K.TRAIN_SAMPLES, n_train),
                        (K.EVAL_SAMPLES, n_eval), (K.NUMBER_OF_NODES, run["nodes"] or world.nodes),
                        (K.ACCELERATORS_PER_NODE, run["accelerators_per_node"]),
@@ -109,7 +111,10 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
     log.end(K.INIT_STOP)
 
     log.start(K.RUN_START)
-    outcome = [K.ABORTED, f"target {t['target']} not reached in {t['max_epochs']} epochs"]
+    clock = time.monotonic()
+    goal = f"{'>=' if bench.higher_is_better else '<='} {t['target']}"
+    outcome = [K.ABORTED, f"{K.TARGET_MISSED}: {bench.metric_key} {goal} within "
+                          f"{t['max_epochs']} epochs"]
 
     def epoch_begin(index, logs=None):
         log.start(K.EPOCH_START, metadata={K.EPOCH_NUM: index + 1})
@@ -130,7 +135,11 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
         for k, v in panel.items():
             log.event(k, float(v), metadata={K.EPOCH_NUM: epoch})
         log.end(K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch})
-        if bench.reached(value, t["target"]):
+        reached = bench.reached(value, t["target"])
+        log.progress(f"epoch {epoch}/{t['max_epochs']}: {bench.metric_key} {value:.4f} "
+                     f"({'reached ' if reached else ''}target {goal}), "
+                     f"{time.monotonic() - clock:.1f} s")
+        if reached:
             outcome[:] = [K.SUCCESS, None]
             model.stop_training = True
 
@@ -257,20 +266,6 @@ def weights_sha256(model) -> str:
     return h.hexdigest()
 
 
-@contextmanager
-def abort_on_sigterm():
-    """horovodrun, mpirun and batch schedulers stop ranks with SIGTERM: turn it into an
-    exception so the loop unwinds and run_stop is still written."""
-    def handler(signum, _frame):
-        raise RunAborted(f"received signal {signal.Signals(signum).name}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 # -- entry point ------------------------------------------------------------------------------
 
 def parse_args(benchmark: str, argv=None) -> Config:
@@ -305,32 +300,46 @@ def run_benchmark(benchmark: str, argv=None) -> int:
     from .distributed import init_world
 
     world = init_world()
-    log = RankLogger(world.rank, cfg.run["result_file"])
+    try:
+        log = RankLogger(world.rank, cfg.run["result_file"])
+    except LogWriteError as e:  # the other ranks lose rank 0 and stop
+        print(f"sciperf: rank {world.rank}: error: {e}", file=sys.stderr)
+        faults.post(f"rank {world.rank} failed: {e}", f"rank-{world.rank}")
+        return 1
     data = importlib.import_module(f"reference_implementations.{benchmark}.data")
     model_lib = importlib.import_module(f"reference_implementations.{benchmark}.model")
+
+    def stop(signum):
+        """A launcher, scheduler or user stopping the run (from the signal watch's thread,
+        whatever the training loop is blocked in): run_stop names the first cause a launcher
+        posted (a timeout, another rank's death), else the signal; then exit at once."""
+        why = faults.first() or f"received signal {signal.Signals(signum).name}"
+        if log.finish(K.ABORTED, why):
+            print(f"sciperf: rank {world.rank}: run aborted: {why}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(0 if log.status == K.SUCCESS else 1)
+
+    faults.SignalWatch(stop)
     status, reason, model = K.ABORTED, "unknown", None
     together = False  # did every rank reach this point at the same step of the run?
+    alone = False  # did this rank fail for a reason of its own that the others cannot see?
     started = time.time()
     try:
-        with abort_on_sigterm():
-            status, reason, model = train(cfg, log, world, data, model_lib)
+        status, reason, model = train(cfg, log, world, data, model_lib)
         together = True
     except RunAborted as e:
         reason, together = str(e), e.together
-    except (DataError, ConfigError) as e:
-        reason = str(e)
+    except (DataError, ConfigError, LogWriteError) as e:
+        reason, alone = str(e), True
     except Exception as e:  # the log must stay readable whatever failed; say what it was
-        reason = f"{type(e).__name__}: {e}"
-    finally:
-        # A SIGTERM now (horovodrun stopping us because another rank exited) must not cut
-        # the log short of its run_stop.
-        previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        metadata = {K.STATUS: status}
-        if reason:
-            metadata[K.ABORT_REASON] = reason
-        log.end(K.RUN_STOP, metadata=metadata)
-        log.close()
-        signal.signal(signal.SIGTERM, previous)
+        lost = lost_peer(e)
+        if lost:  # another rank is gone: wait for the launcher to say which, and how
+            reason = faults.wait_first(PEER_WAIT_S) or f"lost contact with another rank: {lost}"
+        else:
+            reason, alone = f"{type(e).__name__}: {gist(e)}", True
+    if alone:  # so that rank 0's log (or, without one, `sciperf run`) names the cause
+        faults.post(f"rank {world.rank} failed: {reason}", f"rank-{world.rank}")
+    log.finish(status, reason if status != K.SUCCESS else None)
     if together and world.size > 1:
         # No rank exits before rank 0 has written run_stop: horovodrun stops every rank as soon
         # as one exits with an error (and "target not reached" is one).
@@ -343,3 +352,33 @@ def run_benchmark(benchmark: str, argv=None) -> int:
         print(f"sciperf: rank {world.rank}: weights sha256 {weights_sha256(model)} "
               f"({time.time() - started:.1f} s)", flush=True)
     return 0 if status == K.SUCCESS else 1
+
+
+# How long rank 0 waits, after a collective failed because another rank is gone, for the
+# launcher's notice of which rank and how (horovodrun's driver posts it within milliseconds,
+# then stops this rank with SIGTERM anyway); without one it says what it saw.
+PEER_WAIT_S = 10.0
+
+# Horovod's and Gloo's words when a collective failed because a peer is gone or silent.
+_PEER_LOST = ("Horovod has been shut down", "Connection closed by peer", "Connection reset by peer",
+              "Timed out waiting", "Connection refused")
+
+
+def lost_peer(e: BaseException) -> str | None:
+    """The line of a Horovod/Gloo failure that says another rank is gone, else None."""
+    for line in str(e).splitlines():
+        if any(m in line for m in _PEER_LOST):
+            # without Gloo's "[pair.cc:598]" and TF's "{{function_node ...}}" in front
+            line = re.sub(r"^(\[[^\]]*\]|\{\{[^}]*\}\}|\s)+", "", line)
+            return line.split(". ")[0]
+    return None
+
+
+def gist(e: BaseException) -> str:
+    """An error in a line: TensorFlow's graph errors put the node trace first and the message
+    last ("Graph execution error: Detected at node ... <message> [[{{node ...}}]]")."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[0].startswith("Graph execution error"):
+        lines = [ln for ln in lines if not ln.startswith(("[[", "File ", "Detected at node"))][-1:]
+    text = lines[0] if lines else repr(e)
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -235,12 +235,24 @@ def ruleset_with_checksums(tmp: Path, checksums: dict, benchmarks=None) -> Rules
 
 # -- mlperf-logging's own checker, for differential tests -----------------------------------------
 
-def mlperf_verdict(log: Path, config: str, rules_root: Path | None = None,
-                   werror: bool = False) -> bool:
-    """Whether mlperf-logging's checker (its Python API, as its CLI calls it) passes the log
-    against `config` (e.g. "hpc_2.0.0/common.yaml"), with the rule files under `rules_root`
-    (default: its own folder). A traceback inside its checker counts as a failure, as it does for
-    anyone running it."""
+@dataclass(frozen=True)
+class MlperfVerdict:
+    """mlperf-logging's checker on one log: its verdict, or the exception it crashed with (a
+    crash is no verdict), and the keys its failure messages name."""
+    passed: bool
+    crash: str | None = None  # "TypeError: ..." when its checker raised
+    keys: frozenset = frozenset()  # keys of its failures (keyed messages, and those it quotes)
+
+
+_QUOTED = re.compile(r"'(\w+)'")
+_ATLEAST = re.compile(r"^Failed checks for (\w+) :")
+
+
+def mlperf_check(log: Path, config: str, rules_root: Path | None = None,
+                 werror: bool = False) -> MlperfVerdict:
+    """mlperf-logging's checker (its Python API, as its CLI calls it) on the log against
+    `config` (e.g. "hpc_2.0.0/common.yaml"), with the rule files under `rules_root` (default:
+    its own folder)."""
     from mlperf_logging.compliance_checker import mlp_compliance
 
     saved = mlp_compliance.__file__
@@ -251,10 +263,58 @@ def mlperf_verdict(log: Path, config: str, rules_root: Path | None = None,
     try:
         checker = mlp_compliance.make_checker("hpc", "2.0.0", False, werror)
         try:
-            return bool(checker.check_file(str(log), config))
-        except Exception:
-            return False
+            passed = bool(checker.check_file(str(log), config))
+        except Exception as e:  # noqa: BLE001 -- a crash is what is recorded
+            return MlperfVerdict(False, f"{type(e).__name__}: {e}")
+        keys = set(checker.overwritable)
+        for msg in checker.not_overwritable:
+            if m := _ATLEAST.match(msg):
+                keys.add(m.group(1))
+            elif msg.startswith("Required AT_LEAST_ONE occurrence of"):
+                keys.update(_QUOTED.findall(msg))
+        return MlperfVerdict(passed, None, frozenset(keys))
     finally:
         logging.disable(logging.NOTSET)
         mlp_compliance.enqueued_configs.clear()
         mlp_compliance.__file__ = saved
+
+
+def failing_keys(result) -> frozenset:
+    """The keys of our error findings, as mlperf-logging's messages name them (a missing
+    alternative names all its alternatives)."""
+    keys = set()
+    for d in result.diagnostics:
+        if not d.is_error:
+            continue
+        if d.code == "SP106":
+            keys.update(d.extra["rule"].split(":")[1].split("|"))
+        elif d.key:
+            keys.add(d.key)
+    return frozenset(keys)
+
+
+# Where mlperf-logging's checker crashes, the finding ours makes instead: an ATLEAST_ONE_CHECK
+# whose code raises (it does not catch that one), a rule file enqueued but missing (it says so,
+# then opens it anyway).
+CRASH_FINDINGS = {"SP205", "SP303"}
+# Findings about the file or the ruleset rather than a rule: where we report one, the rules saw
+# other records than mlperf-logging's (which reads malformed lines its own way), so only the
+# verdicts are compared.
+FILE_FINDINGS = {"SP001", "SP002", "SP003", "SP004", "SP005", "SP006", "SP007", "SP008",
+                 "SP303", "SP304"}
+
+
+def assert_agrees(ours, log: Path, config: str, rules_root: Path | None = None,
+                  werror: bool = False) -> MlperfVerdict:
+    """Our verdict equals mlperf-logging's; where both fail on rules, on the same keys; where
+    its checker crashes, ours fails with the finding that stands for the crash."""
+    theirs = mlperf_check(log, config, rules_root, werror)
+    codes = {d.code for d in ours.diagnostics if d.is_error}
+    if theirs.crash is not None:
+        assert ours.verdict == "fail" and codes & CRASH_FINDINGS, (theirs.crash,
+                                                                   ours.diagnostics)
+        return theirs
+    assert (ours.verdict == "pass") == theirs.passed, (theirs, ours.diagnostics)
+    if not theirs.passed and not codes & FILE_FINDINGS:
+        assert failing_keys(ours) == theirs.keys, (theirs, ours.diagnostics)
+    return theirs

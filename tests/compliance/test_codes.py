@@ -1,5 +1,5 @@
-"""Diagnostic codes: every code the checker emits is in the table (compliance/codes.py), with a
-title and a hint; the README's table is generated from it."""
+"""Diagnostic codes: every code the checker and the report emit is in the one registry
+(compliance/codes.py), with a title and a hint; the docs' tables are generated from it."""
 
 from __future__ import annotations
 
@@ -8,21 +8,21 @@ import re
 from compliance import codes
 from tests.compliance.compliance_logs import REPO
 
-SOURCES = ["parser.py", "rules.py", "api.py", "cli.py", "registry.py"]
+SOURCES = [*sorted((REPO / "compliance").glob("*.py")), *sorted((REPO / "reports").glob("*.py"))]
 
 
 def test_every_emitted_code_is_in_the_table():
     used = set()
-    for name in SOURCES:
-        used |= set(re.findall(r'"(SP\d{3})"', (REPO / "compliance" / name).read_text()))
-    assert used and used <= set(codes.CODES), sorted(used - set(codes.CODES))
+    for path in SOURCES:
+        used |= set(re.findall(r'"((?:SP|RP)\d{3})"', path.read_text()))
+    assert {"SP001", "SP409", "RP001"} <= used <= set(codes.CODES), sorted(used - set(codes.CODES))
 
 
 def test_the_table():
     for code, c in codes.CODES.items():
-        assert re.fullmatch(r"SP[0-4]\d\d", code) and c.code == code
+        assert re.fullmatch(r"SP[0-4]\d\d|RP\d{3}", code) and c.code == code
         assert c.severity in ("error", "warning") and c.title and c.hint.endswith((".", ")"))
-    ours = [c for c in codes.CODES if c < "SP400"]
+    ours = [c for c in codes.CODES if c.startswith("SP") and c < "SP400"]
     assert ours == sorted(ours)
 
 
@@ -33,5 +33,6 @@ def test_make_fills_severity_and_hint():
     assert codes.make("SP101", "x", hint="do this").hint == "do this"
 
 
-def test_the_readme_table_is_the_generated_one():
-    assert codes.markdown_table() in (REPO / "README.md").read_text()
+def test_the_docs_tables_are_the_generated_ones():
+    assert codes.markdown_table("SP") in (REPO / "docs" / "check-compliance.md").read_text()
+    assert codes.markdown_table("RP") in (REPO / "docs" / "report.md").read_text()

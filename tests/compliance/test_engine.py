@@ -13,7 +13,7 @@ import pytest
 from compliance import rules as rules_mod
 from compliance.api import check_file
 from compliance.rules import Ruleset, RulesError
-from tests.compliance.compliance_logs import mlperf_verdict
+from tests.compliance.compliance_logs import assert_agrees
 
 FOLDER = "rs_1.0.0"
 
@@ -34,8 +34,7 @@ def run(tmp_path: Path, files: dict[str, str], lines: list[str], *, werror=False
     log.write_text("\n".join(lines) + "\n")
     ours = check_file("result_0.txt", log, Ruleset.load("test", root, FOLDER), werror=werror)
     if compare:
-        theirs = mlperf_verdict(log, f"{FOLDER}/common.yaml", root, werror=werror)
-        assert (ours.verdict == "pass") == theirs, (ours.verdict, theirs, ours.diagnostics)
+        assert_agrees(ours, log, f"{FOLDER}/common.yaml", root, werror=werror)
     return ours
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from compliance.api import check_file, check_logs
 from compliance.codes import CODES
 from tests.compliance.compliance_logs import (
-    TEST_CHECKSUM, cosmoflow_run, mlperf_verdict, ruleset_with_checksums, write_log)
+    TEST_CHECKSUM, assert_agrees, cosmoflow_run, ruleset_with_checksums, write_log)
 from sciperf import vocab as K
 
 HPC = "hpc-2.0.0"
@@ -129,14 +129,13 @@ def test_mutated_real_logs(corpus, tmp_path):
             path.write_bytes(mutated)
             ours = check_file(path.name, path, ruleset)
             assert_sane(ours, mutated)
-            if case == "10MB-garbage":
+            if case.startswith("10MB"):  # longer than a record may be: not read
                 assert ours.verdict == "fail"
-                assert {d.code for d in ours.diagnostics} >= {"SP001", "SP005"}
+                assert "SP008" in {d.code for d in ours.diagnostics}
             if case.startswith("10MB"):
                 continue  # mlperf-logging is slow on these; the rest compare verdicts
             if not STRICTER & {d.code for d in ours.diagnostics}:
-                assert (ours.verdict == "pass") == mlperf_verdict(path, config, root), (
-                    name, case, ours.diagnostics)
+                assert_agrees(ours, path, config, root)
                 compared += 1
         # and as a directory: one verdict per file
         if isinstance(ruleset, str):
@@ -188,4 +187,4 @@ def test_edited_runs_get_mlperf_loggings_verdict(passing_cosmoflow, tmp_path, ed
     path.write_text("".join(":::MLLOG " + json.dumps(r) + "\n" for r in recs))
     ours = check_file(path.name, path, HPC)
     assert_sane(ours, path.read_bytes())
-    assert (ours.verdict == "pass") == mlperf_verdict(path, HPC_CONFIG), ours.diagnostics
+    assert_agrees(ours, path, HPC_CONFIG)

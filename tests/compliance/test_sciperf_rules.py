@@ -9,7 +9,7 @@ import pytest
 from compliance.api import check_file
 from tests.compliance.compliance_logs import (
     TEST_CHECKSUM, Rec, benchmark_run, benchmarks_with_rules, cosmoflow_run, delay, drop,
-    insert_after, missing_values, move_after, move_before, mlperf_verdict,
+    insert_after, missing_values, move_after, move_before, assert_agrees,
     ruleset_with_checksums, set_meta, set_value, shipped_table, write_log)
 from sciperf import vocab as K
 
@@ -230,8 +230,8 @@ def test_a_log_that_breaks_exactly_one_rule(rules, tmp_path, benchmark, rule_id)
     for d in errors:
         assert d.code[:3] in ("SP1", "SP2") and d.hint and d.key
         assert rule_id.split(":")[1].split("|")[0] in d.message or d.key in d.message
-    # mlperf-logging's checker, on the same rule files, agrees
-    assert mlperf_verdict(log, f"{K.RULESET}/common.yaml", rules.root) is False
+    # mlperf-logging's checker, on the same rule files, agrees (and on the same keys)
+    assert not assert_agrees(r, log, f"{K.RULESET}/common.yaml", rules.root).passed
 
 
 @pytest.mark.parametrize("division", K.DIVISIONS)
@@ -245,7 +245,7 @@ def test_compliant_logs_pass(tmp_path, benchmark, division, scale):
     r = check_file("result_0.txt", log, rules)
     assert (r.verdict, r.diagnostics, r.ruleset, r.benchmark) == ("pass", [], K.RULESET,
                                                                   benchmark)
-    assert mlperf_verdict(log, f"{K.RULESET}/common.yaml", rules.root) is True
+    assert assert_agrees(r, log, f"{K.RULESET}/common.yaml", rules.root).passed
 
 
 @pytest.mark.parametrize("benchmark", BENCHMARKS)
@@ -296,7 +296,7 @@ def test_a_non_converged_run(tmp_path, rules, benchmark):
     assert sorted(d.extra["rule"] for d in r.diagnostics) == sorted([
         "common.yaml:run_stop:ATLEAST_ONE_CHECK", f"{benchmark}.yaml:{metric}:ATLEAST_ONE_CHECK"])
     assert {d.code for d in r.diagnostics} == {"SP203"}
-    assert mlperf_verdict(log, f"{K.RULESET}/common.yaml", rules.root) is False
+    assert not assert_agrees(r, log, f"{K.RULESET}/common.yaml", rules.root).passed
 
 
 @pytest.mark.parametrize("benchmark", BENCHMARKS)

@@ -12,8 +12,9 @@ from tests.package.pkgtrees import BENCH, ORG, SYSTEM, build_tree, codes_of, sci
 
 from compliance import codes
 from compliance.diagnostics import ERROR, WARNING
-from compliance.package import (CHECKS, PackageConfigError, check_package, find_submissions,
-                                load_bypass, package_rules, package_verdict)
+from compliance.package import PackageConfigError, check_package, package_rules, package_verdict
+from compliance.waivers import CHECKS, BypassError, load_bypass
+from sciperf.layout import find_submissions
 from sciperf import vocab
 
 
@@ -310,9 +311,27 @@ def test_sp410_no_implementation_code(tree):
 # -- SP411 / waivers ----------------------------------------------------------------------------
 
 def test_sp411_unknown_check_in_a_bypass_file(tree):
-    (tree.org / "package_checker_params").write_text("rcp_bypass\n")
+    (tree.org / "package_checker_params").write_text("\nrcp-bypas\n")
     (d,) = only(tree.check(), "SP411", WARNING)
-    assert d.line == 1 and "'rcp-bypass'" in d.hint
+    assert d.line == 2 and d.key == "rcp-bypas" and "rcp-bypass" in d.hint
+
+
+@pytest.mark.parametrize("level", ["org", "system", "benchmark"])
+@pytest.mark.parametrize("word", ["seed-checker-bypass", "seed_checker_bypass", "seeds",
+                                  "SEED_CHECKER_BYPASS"])
+def test_every_spelling_of_the_seed_waiver_at_every_level(tree, level, word):
+    (tree.bench / "result_2.txt").write_text(sciperf_log(seed=100))  # result_0's seed
+    folder = {"org": tree.org, "system": tree.org / "results" / SYSTEM,
+              "benchmark": tree.bench}[level]
+    (folder / "package_checker_params").write_bytes(b"\xef\xbb\xbf" + f"{word}\n".encode())
+    (d,) = only(tree.check(), "SP404", WARNING)  # the byte-order mark does not hide the line
+    assert d.extra["waived_by"] == f"{folder}/package_checker_params:1"
+
+
+def test_a_bypass_folder_is_a_finding_not_silence(tree):
+    (tree.org / "package_checker_params").mkdir()
+    (d,) = only(tree.check(), "SP411", WARNING)
+    assert "is a folder" in d.message
 
 
 def test_waiver_in_the_benchmark_folder(tree):
@@ -346,7 +365,7 @@ def test_bypass_yaml_file(tree, tmp_path):
 def test_bypass_yaml_refuses_what_cannot_be_waived(tmp_path):
     f = tmp_path / "bypass.yaml"
     f.write_text("waive:\n  - check: escape\n")
-    with pytest.raises(PackageConfigError, match="'escape' is not a check that can be waived"):
+    with pytest.raises(BypassError, match="'escape' is not a check that can be waived"):
         load_bypass(f)
 
 

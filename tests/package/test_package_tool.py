@@ -9,7 +9,8 @@ import stat
 import pytest
 from tests.package.pkgtrees import BENCH, ORG, SYSTEM, FakeResult, sciperf_log
 
-from compliance.package import check_package, schema_errors, system_fields
+from compliance.package import check_package
+from compliance.sysdesc import schema_errors, system_fields
 from tools import package as pkg
 from tools import sysdesc
 
@@ -151,6 +152,33 @@ def test_package_refuses_names_that_leave_the_tree(tmp_path, capsys, flag):
     assert "letters, digits" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("data, needle", [(b"\x89PNG\r\n\x1a\n\x00\xff", "not UTF-8"),
+                                          (b"a: &x 1\nb: *x\n", "anchors")])
+def test_package_names_a_binary_or_aliased_overrides_file(no_gpu, tmp_path, capsys, data,
+                                                         needle):
+    results_only(tmp_path)
+    f = tmp_path / "o.yaml"
+    f.write_bytes(data)
+    assert pkg.main([str(tmp_path), "--org", ORG, "--system", SYSTEM, "--overrides", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert str(f) in err and needle in err and "Traceback" not in err
+
+
+def test_a_failed_write_leaves_the_description_as_it_was(tmp_path, monkeypatch):
+    target = tmp_path / "systems" / "box.json"
+    sysdesc.write({"submitter": "a"}, target)
+    before = target.read_bytes()
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sysdesc.os, "fsync", full_disk)
+    with pytest.raises(OSError):
+        sysdesc.write({"submitter": "b" * 10_000}, target)
+    assert target.read_bytes() == before
+    assert [p.name for p in target.parent.iterdir()] == ["box.json"]  # no temporary left
+
+
 def test_package_with_a_bad_overrides_file_writes_nothing(no_gpu, tmp_path, capsys):
     org = results_only(tmp_path)
     f = tmp_path / "o.yaml"
@@ -191,3 +219,10 @@ def test_runs_that_disagree_leave_the_field_to_the_capture(no_gpu, tmp_path, cap
     assert "different submitter values" in capsys.readouterr().out
     desc = json.loads((org / "systems" / f"{SYSTEM}.json").read_text())
     assert desc["submitter"] == ORG  # --org
+
+
+def test_a_blueprint_benchmark_brings_its_blueprints_shared_code():
+    parts = [str(p) for p in pkg.implementation_sources("dsprites")]
+    assert "reference_implementations/disentangle" in parts
+    assert "reference_implementations/disentangle" not in \
+        [str(p) for p in pkg.implementation_sources("cosmoflow")]

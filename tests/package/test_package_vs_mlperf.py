@@ -3,9 +3,7 @@ submission (Dell's: one system, deepcam, 5 runs) broken one way at a time.
 
 Each case states what we report and what mlperf-logging 4.1.68 does with the same tree (its exit
 code, and the exception where it crashes); the slow test runs mlperf-logging to confirm the
-latter, so the README's comparison table stays true. The copy gets a stand-in implementation
-folder: the corpus holds logs and system descriptions only, and SP410 would otherwise fire in
-every case.
+latter, so the comparison table of docs/submitting.md stays true.
 """
 
 from __future__ import annotations
@@ -78,6 +76,9 @@ CASES = [
      "FileNotFoundError", "it opens systems/<system>.json without checking it exists"),
     ("system description not JSON", lambda org: (org / SYSJSON).write_text('{"submitter":'),
      {("SP407", "error")}, 1, "JSONDecodeError", "json.load unguarded"),
+    ("system description nested 1,500 levels deep",
+     lambda org: (org / SYSJSON).write_text('{"a": ' * 1500 + "1" + "}" * 1500),
+     {("SP407", "error")}, 1, "RecursionError", "json.load unguarded"),
     ("count written as a JSON number", lambda org: _set_field(org, accelerators_per_node=4),
      {("SP407", "error")}, 1, "TypeError",
      "system_desc_checker joins the fields as strings; we check types with the schema"),
@@ -120,9 +121,8 @@ CASES = [
 def _copy(corpus: Path, tmp: Path) -> Path:
     org = tmp / "Dell"
     shutil.copytree(corpus / "Dell", org)
-    impl = org / "benchmarks" / "deepcam" / "implementations" / "stand-in"
-    impl.mkdir(parents=True)
-    (impl / "train.py").write_text("# stand-in: the corpus holds no code\n")
+    for p in [org, *org.rglob("*")]:
+        p.chmod(p.stat().st_mode | 0o200)
     return org
 
 

@@ -71,7 +71,7 @@ def test_page_fetches_nothing_and_shows_every_result(page_and_rows):
     assert len(_visible(page, "strong")) == sum(r["scaling"] == "strong" for r in rows)
     assert len(_visible(page, "weak")) == sum(r["scaling"] == "weak" for r in rows)
     natural = page.eval_on_selector_all(".plots img", "imgs => imgs.map(i => i.naturalWidth)")
-    assert len(natural) == 2 and all(w > 0 for w in natural)  # the embedded PNGs decode
+    assert len(natural) == 3 and all(w > 0 for w in natural)  # the embedded PNGs decode
 
 
 def _reset(page):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.reports.report_helpers import SYSTEM_FIELDS, rec
-from reports.aggregate import RP_LOG, RP_TOO_FEW, build_report
+from reports.aggregate import build_report
 from reports.plots import render_plots
 from reports.render import results_csv, results_md
 
@@ -40,7 +40,8 @@ def test_scores_and_scale_labels(tmp_path):
     assert (weak["number_of_models"], weak["instance_scale"]) == (3, 1)
     assert weak["time_to_train_all_minutes"] == 3.0 and weak["models_per_minute"] == 1.0
     assert "### cosmoflow (tiny)" in results_md(rep.results, rep.rejected)
-    assert set(render_plots(rep.results)) == {"time_to_train.png", "weak_throughput.png"}
+    assert set(render_plots(rep.results)) == {"time_to_train.png", "weak_throughput.png",
+                                              "strong_scaling.png"}
     header, *lines = results_csv(rep.results).splitlines()
     assert len(lines) == 2 and header.startswith("submitter,org,system,system_id,")
 
@@ -50,7 +51,7 @@ def test_weak_needs_the_package_rules_minimum(tmp_path):
     rep = build_report([_org(tmp_path, weak_runs=2)], gate=False)
     assert [r["scaling"] for r in rep.results] == ["strong"]
     (kept_out,) = rep.rejected
-    assert kept_out["diagnostics"][0]["code"] == RP_TOO_FEW
+    assert kept_out["diagnostics"][0]["code"] == "RP004"
     assert "needs at least 3" in kept_out["diagnostics"][0]["message"]
 
 
@@ -60,6 +61,20 @@ def test_run_stop_before_run_start_is_named(tmp_path):
     log.write_text(log.read_text().replace('"time_ms": 120000', '"time_ms": -5'))
     rep = build_report([org], gate=False)
     (kept_out,) = [r for r in rep.rejected if r["scaling"] == "strong"]
-    (d,) = [d for d in kept_out["diagnostics"] if d["code"] == RP_LOG]
+    (d,) = [d for d in kept_out["diagnostics"] if d["code"] == "RP002"]
     assert d["line"] == 8 and d["path"].endswith("result_1.txt")
     assert "earlier than run_start (line 7)" in d["message"]
+
+
+def test_a_log_cut_off_before_run_stop_counts_as_missed_never_as_converged(tmp_path):
+    """Rank 0 killed mid-run leaves a log without run_stop: the run did not finish, so olympic
+    scoring drops it as the slowest run; it is never scored as a converged one."""
+    org = _org(tmp_path, weak_runs=3)
+    log = org / "results" / "box" / "strong" / "cosmoflow" / "result_0.txt"
+    log.write_text("".join(line for line in log.read_text().splitlines(keepends=True)
+                           if '"run_stop"' not in line))
+    rep = build_report([org], gate=False)
+    strong = next(r for r in rep.results if r["scaling"] == "strong")
+    assert (strong["runs_dropped"], strong["dropped_logs"]) == (1, ["result_0.txt"])
+    assert strong["run_times_minutes"] == [2.0, 3.0]  # the two that finished
+    assert strong["time_to_train_minutes"] == 3.0  # the fastest dropped; the cut one is slowest

@@ -1,4 +1,5 @@
-"""Scoring pieces on small inputs: the olympic mean, the log scan, system descriptions."""
+"""Scoring pieces on small inputs: the olympic mean, the run summaries scores are made from,
+system descriptions."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import json
 
 import pytest
 
-from tests.reports.report_helpers import SYSTEM_FIELDS, rec
-from reports.logscan import LogReadError, scan_log
+from compliance.api import summarize_file
+from compliance.sysdesc import read_system
 from reports.scoring import olympic_mean, score_strong, score_weak
-from reports.systems import SystemDescError, load_system
+from reports.systems import SystemDescError, system_info
+from tests.reports.report_helpers import SYSTEM_FIELDS, rec
 
 
 def write_log(tmp_path, *lines, name="result_0.txt", sep="\n"):
@@ -19,9 +21,9 @@ def write_log(tmp_path, *lines, name="result_0.txt", sep="\n"):
 
 
 def run_log(tmp_path, start, stop, status="success", name="result_0.txt", nodes=2, accel=4):
-    return scan_log(write_log(tmp_path, rec("number_of_nodes", nodes), rec("accelerators_per_node", accel),
-                              rec("run_start", t=start), rec("run_stop", t=stop, status=status),
-                              name=name))
+    return summarize_file(write_log(
+        tmp_path, rec("number_of_nodes", nodes), rec("accelerators_per_node", accel),
+        rec("run_start", t=start), rec("run_stop", t=stop, status=status), name=name))
 
 
 class TestOlympicMean:
@@ -40,12 +42,13 @@ class TestOlympicMean:
         assert s.time_to_train_minutes is None and "2 runs missed the target" in s.reason
 
 
-class TestScanLog:
+class TestRunSummary:
     def test_times_and_keys(self, tmp_path):
         s = run_log(tmp_path, 60_000, 180_000)
-        assert (s.run_start_ms, s.run_stop_ms, s.status) == (60_000.0, 180_000.0, "success")
+        assert (s.run_start.time_ms, s.run_stop.time_ms, s.status) == (60_000.0, 180_000.0,
+                                                                       "success")
         assert s.time_to_train_minutes == 2.0 and s.instance_scale == 8 and s.finished
-        assert (s.run_start_line, s.run_stop_line) == (3, 4)
+        assert (s.run_start.line, s.run_stop.line) == (3, 4)
 
     def test_prefixes_cr_line_ends_and_noise(self, tmp_path):
         lines = ["[1,0]<stdout>: " + rec("run_start", t=1000),
@@ -53,25 +56,32 @@ class TestScanLog:
                  rec("submission_benchmark", 'a "key": "run_stop" inside a value'),
                  ':::MLLOG {"key": "run_stop", broken json',
                  "junk :::MLLOG x " + rec("run_stop", t=61_000, status="success")]
-        s = scan_log(write_log(tmp_path, *lines, sep="\r"))
-        assert (s.run_start_ms, s.run_stop_ms) == (1000.0, 61_000.0)
-        assert s.submission["submission_benchmark"].startswith("a ")
+        s = summarize_file(write_log(tmp_path, *lines, sep="\r"))
+        assert (s.run_start.time_ms, s.run_stop.time_ms) == (1000.0, 61_000.0)
+        assert s.value("submission_benchmark").startswith("a ")
 
     def test_missing_run_stop_is_not_finished(self, tmp_path):
-        s = scan_log(write_log(tmp_path, rec("run_start", t=0)))
-        assert s.run_stop_ms is None and not s.finished
+        s = summarize_file(write_log(tmp_path, rec("run_start", t=0)))
+        assert s.run_stop is None and not s.finished
 
     def test_aborted_is_not_finished(self, tmp_path):
         assert not run_log(tmp_path, 0, 10, status="aborted").finished
 
-    def test_bad_time_names_file_and_line(self, tmp_path):
-        p = write_log(tmp_path, rec("cache_clear"), rec("run_start", t="soon"))
-        with pytest.raises(LogReadError, match=r"result_0.txt:2: run_start has no numeric time_ms"):
-            scan_log(p)
+    @pytest.mark.parametrize("time_ms", ['"soon"', "NaN", "Infinity", "1e400"])
+    def test_a_time_that_is_no_number_is_no_run_start(self, tmp_path, time_ms):
+        """The parser refuses the record (SP004), so scoring never sees it."""
+        line = rec("run_start", t=0).replace('"time_ms": 0', f'"time_ms": {time_ms}')
+        s = summarize_file(write_log(tmp_path, rec("cache_clear"), line))
+        assert s.records == 1 and s.run_start is None
 
     def test_unreadable(self, tmp_path):
-        with pytest.raises(LogReadError, match="cannot read"):
-            scan_log(tmp_path / "absent.txt")
+        s = summarize_file(tmp_path / "absent.txt")
+        assert not s.logged and s.run_start is None
+
+    def test_non_numeric_batch_size_is_ignored(self, tmp_path):
+        s = summarize_file(write_log(tmp_path, rec("global_batch_size", "big"),
+                                     rec("global_batch_size", 32)))
+        assert s.global_batch_size == 32
 
 
 class TestScoreWeak:
@@ -93,45 +103,34 @@ class TestScoreWeak:
 class TestSystems:
     FIELDS = SYSTEM_FIELDS
 
-    def write(self, tmp_path, text):
-        (tmp_path / "systems").mkdir(exist_ok=True)
-        (tmp_path / "systems" / "box.json").write_text(text)
+    def info(self, tmp_path, text):
+        path = tmp_path / "systems" / "box.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        return system_info("box", path, read_system(path))
 
     def test_columns_as_the_summarizer(self, tmp_path):
-        self.write(tmp_path, json.dumps(self.FIELDS))
-        s = load_system(tmp_path, "box")
+        s = self.info(tmp_path, json.dumps(self.FIELDS))
         assert (s.host_processors_count, s.accelerators_count, s.number_of_nodes) == (4, 8, 2)
         assert s.framework == "TensorFlow 2.15" and s.notes == "sw"
 
     def test_missing_field(self, tmp_path):
-        self.write(tmp_path, json.dumps({k: v for k, v in self.FIELDS.items() if k != "framework"}))
         with pytest.raises(SystemDescError, match=r"box.json: missing field\(s\) framework"):
-            load_system(tmp_path, "box")
+            self.info(tmp_path, json.dumps({k: v for k, v in self.FIELDS.items()
+                                            if k != "framework"}))
 
-    def test_bad_json_names_line(self, tmp_path):
-        self.write(tmp_path, '{\n  "submitter": "Org",\n  oops\n}')
-        with pytest.raises(SystemDescError, match=r"box.json:3: not valid JSON"):
-            load_system(tmp_path, "box")
+    def test_bad_json_names_the_file(self, tmp_path):
+        with pytest.raises(SystemDescError, match=r"box.json: not valid JSON"):
+            self.info(tmp_path, '{\n  "submitter": "Org",\n  oops\n}')
+
+    def test_nested_too_deeply(self, tmp_path):
+        with pytest.raises(SystemDescError, match="nested too deeply"):
+            self.info(tmp_path, "[" * 1500 + "]" * 1500)
 
     def test_nodes_not_a_number(self, tmp_path):
-        self.write(tmp_path, json.dumps({**self.FIELDS, "number_of_nodes": "many"}))
         with pytest.raises(SystemDescError, match="'number_of_nodes' must be a whole number"):
-            load_system(tmp_path, "box")
+            self.info(tmp_path, json.dumps({**self.FIELDS, "number_of_nodes": "many"}))
 
     def test_absent(self, tmp_path):
         with pytest.raises(SystemDescError, match="missing"):
-            load_system(tmp_path, "box")
-
-
-class TestUntrustedValues:
-    def test_nan_time_is_refused(self, tmp_path):
-        p = tmp_path / "result_0.txt"
-        p.write_text(':::MLLOG {"namespace": "", "time_ms": NaN, "event_type": "INTERVAL_START", '
-                     '"key": "run_start", "value": null, "metadata": {}}\n')
-        with pytest.raises(LogReadError, match="result_0.txt:1: run_start has no numeric"):
-            scan_log(p)
-
-    def test_non_numeric_batch_size_is_ignored(self, tmp_path):
-        s = scan_log(write_log(tmp_path, rec("global_batch_size", "big"),
-                               rec("global_batch_size", 32)))
-        assert s.global_batch_size == 32
+            system_info("box", tmp_path / "systems" / "box.json", None)

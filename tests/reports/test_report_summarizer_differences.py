@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.reports.report_helpers import EXPECTED, summarizer_sections
-from reports.aggregate import RP_SCALE, RP_SYSTEM, build_report
-from reports.logscan import scan_log
+from compliance.api import summarize_file
+from reports.aggregate import build_report
 from reports.render import to_json
 from reports.scoring import olympic_mean
 
@@ -31,16 +31,18 @@ def _summarize(org_dir: Path):
 
 def _copy_result(corpus: Path, dest: Path, org: str, system: str, scaling: str,
                  benchmark: str) -> Path:
-    """A writable one-result submission: the system's description and its result folder's logs
-    (not its scaling.json)."""
+    """A writable one-result submission: the system's description, the benchmark's code and the
+    result folder's logs."""
     (dest / org / "systems").mkdir(parents=True, exist_ok=True)
     shutil.copy(corpus / org / "systems" / f"{system}.json", dest / org / "systems")
+    shutil.copytree(corpus / org / "benchmarks" / benchmark, dest / org / "benchmarks" / benchmark,
+                    dirs_exist_ok=True)
     src = corpus / org / "results" / system / scaling / benchmark
     folder = dest / org / "results" / system / scaling / benchmark
     folder.mkdir(parents=True)
     for log in src.glob("result_*.txt"):
         shutil.copy(log, folder)
-    for p in [*folder.iterdir(), *(dest / org / "systems").iterdir()]:
+    for p in (dest / org).rglob("*"):
         p.chmod(p.stat().st_mode | stat.S_IWUSR)
     return dest / org
 
@@ -49,34 +51,46 @@ def _snapshot(tree: Path) -> dict:
     return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in tree.rglob("*")}
 
 
-def test_scaling_json_is_reported_not_applied(hpc_corpus, ungated_report, tmp_path):
-    # The summarizer reads scaling.json *before* its own RCP check writes (or deletes) it, so its
-    # score depends on whether it, or the package checker, ran on the tree before: the expected
-    # outputs are a first run (unscaled); the corpus now holds the two scaling.json files such a
-    # run leaves behind, and a second run scales.
-    scaled = {(r["org"], r["system_id"], r["benchmark"]): r for r in ungated_report.results
-              if r["scaling_factor"] is not None}
-    assert set(scaled) == {("NVIDIA", "dgxa100_n64_pytorch", "oc20"),
-                           ("HelmholtzAI", "juwelsbooster_gpu_n512_pytorch1.13", "oc20")}
-    ours = scaled[("NVIDIA", "dgxa100_n64_pytorch", "oc20")]
-    assert ours["scaling_factor"] == 1.0063775510204083
+def test_scaling_json_is_applied_and_never_written(hpc_corpus, ungated_report, tmp_path):
+    # The published v2.0 tree carries no scaling.json; mlperf-logging's summarizer reads a result
+    # folder's scaling.json *before* its own RCP check writes (or deletes) it, so its score
+    # depends on whether it, or the package checker, ran on the tree before: a first run on the
+    # published tree gives the expected (unscaled) output, a second scales. A submission that
+    # carries the file (the review granted the factor) is scored as published: the olympic mean
+    # times the factor, the unscaled mean and the factor beside it, and the tree is left alone.
+    assert not list(hpc_corpus.rglob("scaling.json"))
+    assert all(r["scaling_factor"] is None for r in ungated_report.results)
+    published = {(r["org"], r["system_id"], r["benchmark"]): r for r in ungated_report.results}
+    ours = published[("NVIDIA", "dgxa100_n64_pytorch", "oc20")]
 
     org = _copy_result(hpc_corpus, tmp_path, "NVIDIA", "dgxa100_n64_pytorch", "strong", "oc20")
     folder = org / "results" / "dgxa100_n64_pytorch" / "strong" / "oc20"
     first = _summarize(org)[0]["oc20"].tolist()
-    assert (folder / "scaling.json").is_file()  # the summarizer wrote into the tree it reads
+    assert json.loads((folder / "scaling.json").read_text()) == {
+        "scaling_factor": 1.0063775510204083}  # the summarizer wrote into the tree it reads
     second = _summarize(org)[0]["oc20"].tolist()
     assert first == [ours["time_to_train_minutes"]]
-    assert second == [ours["time_to_train_minutes"] * ours["scaling_factor"]]
-    assert second != first
+    assert second == [ours["time_to_train_minutes"] * 1.0063775510204083] != first
 
     before = _snapshot(org)
-    again = [build_report([org], ruleset="hpc-2.0.0", gate=False) for _ in range(2)]
+    again = [build_report([org], ruleset="hpc-2.0.0", gate=gate) for gate in (False, True)]
     assert _snapshot(org) == before  # we never write into a submission
     for rep in again:
-        (row,) = rep.results
-        assert row["time_to_train_minutes"] == ours["time_to_train_minutes"]
-        assert row["scaling_factor"] == ours["scaling_factor"]
+        (row,) = [r for r in rep.results if r["benchmark"] == "oc20"]
+        assert row["scaling_factor"] == 1.0063775510204083
+        assert row["unscaled_time_to_train_minutes"] == ours["time_to_train_minutes"]
+        assert [row["time_to_train_minutes"]] == second  # the summarizer's float, exactly
+
+
+@pytest.mark.parametrize("text", ['{"scaling_factor": 0.5}', '{"scaling_factor": "2"}',
+                                  '{"factor": 2}', "not json", '{"scaling_factor": NaN}'])
+def test_an_unusable_scaling_json_keeps_the_result_out(hpc_corpus, tmp_path, text):
+    org = _copy_result(hpc_corpus, tmp_path, "NVIDIA", "dgxa100_n64_pytorch", "strong", "oc20")
+    (org / "results" / "dgxa100_n64_pytorch" / "strong" / "oc20" / "scaling.json").write_text(
+        text)
+    rep = build_report([org], ruleset="hpc-2.0.0")
+    (kept,) = [r for r in rep.rejected if r["benchmark"] == "oc20"]
+    assert "SP414" in {d["code"] for d in kept["diagnostics"]}
 
 
 def test_summarizer_json_loses_the_strong_table(ungated_report):
@@ -109,7 +123,7 @@ def test_weak_runs_of_different_instance_scales_are_rejected_not_a_crash(hpc_cor
     assert rep.results == []
     (rejected,) = rep.rejected
     (d,) = rejected["diagnostics"]
-    assert d["code"] == RP_SCALE and "64, 128" in d["message"]
+    assert d["code"] == "RP005" and "64, 128" in d["message"]
 
 
 def test_system_description_missing_a_field_is_rejected_not_a_crash(hpc_corpus, tmp_path):
@@ -127,7 +141,7 @@ def test_system_description_missing_a_field_is_rejected_not_a_crash(hpc_corpus, 
     assert rep.results == []
     (rejected,) = rep.rejected
     (d,) = rejected["diagnostics"]
-    assert d["code"] == RP_SYSTEM
+    assert d["code"] == "RP001"
     assert "host_processor_core_count" in d["message"] and d["path"].endswith(desc_path.name)
 
 
@@ -150,6 +164,6 @@ def test_aborted_run_is_dropped_not_scored(hpc_corpus, tmp_path):
     others = row["run_times_minutes"]  # the four finished runs, fastest first
     assert len(others) == 4
     assert row["time_to_train_minutes"] == sum(others[1:]) / 3  # fastest dropped, aborted = slowest
-    aborted = scan_log(log).time_to_train_minutes
+    aborted = summarize_file(log).time_to_train_minutes
     assert theirs == [olympic_mean(others + [aborted], dropped=0)]  # scored as if converged
     assert theirs != [row["time_to_train_minutes"]]

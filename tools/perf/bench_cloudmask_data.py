@@ -11,7 +11,7 @@ per-pixel baselines, in one run.
   pixel accuracy it reached, beside the per-pixel baselines on the same data (the best
   single-channel threshold and the logistic regression: their fit + score time and accuracy).
 
-    python tools/perf/bench_cloudmask_data.py [--no-run]
+    python -m tools.perf.bench_cloudmask_data [--no-run]
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
-from tools.perf.tiny_run import tiny_run  # noqa: E402
+from tools.perf.tiny_run import tiny_run
 
 COUNTS = {"tiny": 40, "small": 6, "full": 2}  # scenes per measurement: ~40 s in all, one core
 

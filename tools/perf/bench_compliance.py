@@ -1,29 +1,27 @@
-"""check-compliance against mlperf-logging's checker and against the floor, in one run.
+"""check-compliance against mlperf-logging, and against the floor, in one run.
 
-Over every log of the MLPerf HPC v2.0 corpus (../shared/corpus/mlperf-hpc-v2.0), ruleset
-hpc-2.0.0, each in a fresh child process timed from here (interpreter start and imports
-included):
+On the MLPerf HPC v2.0 corpus (../shared/corpus/mlperf-hpc-v2.0, as published), ruleset
+hpc-2.0.0, each tool a fresh child process timed from here (interpreter start and imports
+included), best of --repeat runs:
 
-- ours: `check-compliance CORPUS --ruleset hpc-2.0.0 --jobs 2 --no-package --format json`
-  (the logs only: mlperf-logging's checker checks logs, not packages);
-- mlperf-logging 4.1.68's checker, its Python API called in a loop in one process
-  (`mlp_compliance.make_checker(...).check_file(log, "hpc_2.0.0/common.yaml")` per log, as its
-  CLI does, minus the CLI's process start per log);
-- the floor: read every file and `json.loads` every MLLOG line, nothing else.
+1. the logs: `check-compliance CORPUS --ruleset hpc-2.0.0 --jobs 2 --no-package` against
+   mlperf-logging 4.1.68's checker called in a loop in one process
+   (`mlp_compliance.make_checker(...).check_file(log, "hpc_2.0.0/common.yaml")` per log, as its
+   CLI does, minus the CLI's process start per log), and against the floor: read every file and
+   `json.loads` every MLLOG line, nothing else. Targets: 50x mlperf-logging, within 2x the floor.
+   Both checkers' verdicts are compared with the recorded ones (expected/.../compliance-
+   verdicts.tsv).
+2. the whole job: `check-compliance CORPUS --ruleset hpc-2.0.0 --jobs 2` (every log, every
+   package, RCPs included) against `python -m mlperf_logging.package_checker ORG hpc 2.0.0` once
+   per submitter, one after the other, on a copy (its RCP check writes scaling.json into the
+   trees it reads). Target: 50x.
+3. peak memory (the child's own) of `check-compliance` on a generated 400,000-line SciPerf
+   CosmoFlow log, beside the floor's and mlperf-logging's. Target: under 100 MB.
 
-The verdicts of both checkers are compared with the recorded ones
-(../shared/corpus/expected/mlperf-hpc-v2.0/compliance-verdicts.tsv). Then peak memory
-(ru_maxrss of the child) of `check-compliance` on a generated 400,000-line SciPerf CosmoFlow
-log, beside the floor's and mlperf-logging's on the same file.
+    python -m tools.perf.bench_compliance [--repeat N] [--lines N] [--corpus PATH]
 
-Targets: at least 25x faster than mlperf-logging, within 4x the floor, under 200 MB. Each timing
-is the best of --repeat runs (default 2); the machine may be shared, so the CPU seconds (user +
-system of the child) are printed beside the wall times.
-
-    python tools/perf/bench_compliance.py [--repeat N] [--lines N] [--corpus PATH]
-
-Exit status: 1 if a checker's verdicts differ from the recorded ones, else 0 (a missed speed
-target is printed as MISSED; wall time on a busy machine is not a test).
+Exit status: 1 when a verdict differs from the recorded ones or a target is missed (wall times
+on a shared machine are noisy: the load average and the CPU seconds are printed beside them).
 """
 
 from __future__ import annotations
@@ -31,22 +29,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from sciperf import vocab as K
+from tools.perf.measure import CORPUS, EXPECTED, Targets, best, load, timed, writable_copy
 
-from sciperf import vocab as K  # noqa: E402
-
-CORPUS = ROOT.parent / "shared" / "corpus" / "mlperf-hpc-v2.0"
-EXPECTED = ROOT.parent / "shared" / "corpus" / "expected" / "mlperf-hpc-v2.0" / \
-    "compliance-verdicts.tsv"
 RULESET = "hpc-2.0.0"
-SPEEDUP_TARGET, FLOOR_TARGET, MEMORY_TARGET_MB = 25.0, 4.0, 200.0
+SPEEDUP_TARGET, FLOOR_TARGET, JOB_TARGET, MEMORY_TARGET_MB = 50.0, 2.0, 50.0, 100.0
+VERDICTS = EXPECTED / "compliance-verdicts.tsv"
 
 MLPERF_LOOP = r"""
 import json, logging, sys
@@ -78,38 +70,14 @@ print(json.dumps({"records": n}))
 """
 
 
-def run_child(argv: list[str], stdin: str = "") -> tuple[float, float, float, str]:
-    """(wall s, cpu s, peak RSS MB, stdout) of one child process."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    start = time.perf_counter()
-    p = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # reap it ourselves: wait4 gives this child's own rusage (not the max over all children)
-    p.stdin.write(stdin.encode())
-    p.stdin.close()
-    out = p.stdout.read()
-    err = p.stderr.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - start
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode not in (0, 1):
-        raise SystemExit(f"{argv[:4]}... exited {p.returncode}:\n{err.decode()[-2000:]}")
-    # ru_maxrss: kilobytes on Linux. Forked workers (--jobs) are reaped by the child itself,
-    # so with --jobs 1 this is the whole checker's peak.
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.decode()
 
-
-def best(runs: list[tuple]) -> tuple:
-    return min(runs, key=lambda r: r[0])
-
-
-def ours_cmd(paths: list[str], jobs: int, fmt: str = "json") -> list[str]:
+def ours_cmd(paths: list[str], jobs: int, package: bool) -> list[str]:
     return [sys.executable, "-m", "compliance", *paths, "--ruleset", RULESET, "--jobs",
-            str(jobs), "--no-package", "--format", fmt]
+            str(jobs), "--format", "json", *([] if package else ["--no-package"])]
 
 
 def expected_verdicts(corpus: Path) -> dict[str, str]:
-    rows = [line.split("\t") for line in EXPECTED.read_text().splitlines() if line.strip()]
+    rows = [line.split("\t") for line in VERDICTS.read_text().splitlines() if line.strip()]
     return {str(corpus / rel): v.lower() for rel, v in rows}
 
 
@@ -170,65 +138,102 @@ def main(argv=None) -> int:
         print(f"bench_compliance: no corpus at {corpus} (it lies beside the project in "
               "../shared); nothing to measure")
         return 0
+    targets = Targets()
     files = sorted(str(p) for p in corpus.rglob("result_*.txt"))
     size = sum(os.path.getsize(p) for p in files)
     listing = "\n".join(files)
     expected = expected_verdicts(corpus)
-    load = os.getloadavg()[0]
+    print(f"MLPerf HPC v2.0 corpus: {len(files)} logs, {size / 1e6:.1f} MB, ruleset {RULESET}; "
+          f"{os.cpu_count()} cores, load average {load()} at the start (best of {args.repeat} "
+          "runs each; CPU seconds beside the wall times)\n")
 
-    ours = best([run_child(ours_cmd([str(corpus)], 2)) for _ in range(args.repeat)])
-    report = json.loads(ours[3])
-    ours_verdicts = {str(corpus / f["path"]): f["verdict"] for f in report["files"]}
-    theirs = best([run_child([sys.executable, "-c", MLPERF_LOOP], listing)
+    # 1. the logs
+    ours = best([timed(ours_cmd([str(corpus)], 2, package=False)) for _ in range(args.repeat)])
+    ours_verdicts = {str(corpus / f["path"]): f["verdict"]
+                     for f in json.loads(ours.out)["files"]}
+    theirs = best([timed([sys.executable, "-c", MLPERF_LOOP], listing)
                    for _ in range(args.repeat)])
-    theirs_verdicts = json.loads(theirs[3])
-    floor = best([run_child([sys.executable, "-c", FLOOR_LOOP], listing)
+    theirs_verdicts = json.loads(theirs.out)
+    floor = best([timed([sys.executable, "-c", FLOOR_LOOP], listing)
                   for _ in range(args.repeat)])
-    records = json.loads(floor[3])["records"]
+    records = json.loads(floor.out)["records"]
 
     def verdicts(v: dict) -> str:
-        ok = "= recorded" if v == expected else "DIFFER from the recorded ones"
+        ok = v == expected
+        if not ok:
+            targets.missed.append("verdicts")
         return (f"{sum(x == 'pass' for x in v.values())} pass / "
-                f"{sum(x == 'fail' for x in v.values())} fail ({ok})")
+                f"{sum(x == 'fail' for x in v.values())} fail "
+                f"({'= recorded' if ok else 'DIFFER from the recorded ones'})")
 
-    print(f"check-compliance vs mlperf-logging on the MLPerf HPC v2.0 corpus: {len(files)} logs, "
-          f"{records:,} records, {size / 1e6:.1f} MB, ruleset {RULESET}")
-    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start (a shared "
-          f"machine makes wall times noisy; best of {args.repeat} runs each)\n")
-    rows = [("check-compliance --jobs 2", ours, verdicts(ours_verdicts)),
-            ("mlperf-logging checker, one process", theirs, verdicts(theirs_verdicts)),
-            ("floor: read + json.loads every line", floor, "")]
-    print(f"{'':38} {'wall s':>8} {'cpu s':>8}  verdicts")
-    for name, r, v in rows:
-        print(f"{name:38} {r[0]:8.2f} {r[1]:8.2f}  {v}")
-    speedup = theirs[0] / ours[0]
-    to_floor = ours[0] / floor[0]
+    print(f"1. the logs ({records:,} records)")
+    print(f"  {'':44} {'wall s':>8} {'cpu s':>8}  verdicts")
+    for name, r, v in (("check-compliance --jobs 2 --no-package", ours, verdicts(ours_verdicts)),
+                       ("mlperf-logging checker, one process", theirs,
+                        verdicts(theirs_verdicts)),
+                       ("floor: read + json.loads every line", floor, "")):
+        print(f"  {name:44} {r.wall:8.2f} {r.cpu:8.2f}  {v}")
+    speedup, to_floor = theirs.wall / ours.wall, ours.wall / floor.wall
+    print("  " + targets.check("50x mlperf-logging", speedup >= SPEEDUP_TARGET,
+                               f"speed-up over mlperf-logging {speedup:.1f}x (cpu "
+                               f"{theirs.cpu / ours.cpu:.1f}x), target >= {SPEEDUP_TARGET:g}x"))
+    print("  " + targets.check("within 2x the floor", to_floor <= FLOOR_TARGET,
+                               f"time over the floor {to_floor:.2f}x (cpu "
+                               f"{ours.cpu / floor.cpu:.2f}x), target <= {FLOOR_TARGET:g}x"))
 
-    def mark(ok: bool) -> str:
-        return "ok" if ok else "MISSED"
+    # 2. the whole job, on a copy
+    with tempfile.TemporaryDirectory(prefix="bench_compliance.") as tmp:
+        tree = writable_copy(corpus, Path(tmp) / "mlperf-hpc-v2.0")
+        orgs = sorted(d.name for d in tree.iterdir() if (d / "results").is_dir())
+        job = best([timed(ours_cmd([str(tree)], 2, package=True)) for _ in range(args.repeat)])
+        report = json.loads(job.out)
+        pkg_errors = {p["path"]: sum(d["severity"] == "error" for d in p["diagnostics"])
+                      for p in report["packages"]}
+        per_org = []
+        for org in orgs:
+            r = timed([sys.executable, "-m", "mlperf_logging.package_checker", str(tree / org),
+                       "hpc", "2.0.0", "--log_output", str(Path(tmp) / f"{org}.log")],
+                      cwd=Path(tmp))
+            per_org.append((org, r))
+        total = sum(r.wall for _, r in per_org)
+        total_cpu = sum(r.cpu for _, r in per_org)
+        print(f"\n2. the whole job: every log and every package of the {len(orgs)} submitters "
+              "(RCPs included)")
+        print(f"  {'':44} {'wall s':>8} {'cpu s':>8}")
+        print(f"  {'check-compliance --jobs 2 (all trees)':44} {job.wall:8.2f} {job.cpu:8.2f}"
+              f"  exit {job.rc}; package errors: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(pkg_errors.items())))
+        for org, r in per_org:
+            print(f"  {'  mlperf-logging package_checker ' + org:44} {r.wall:8.2f} {r.cpu:8.2f}"
+                  + (f"  exit {r.rc}" if r.rc else ""))
+        print(f"  {'mlperf-logging package_checker, all':44} {total:8.2f} {total_cpu:8.2f}")
+        job_speedup = total / job.wall
+        print("  " + targets.check("50x package_checker", job_speedup >= JOB_TARGET,
+                                   f"speed-up {job_speedup:.1f}x (cpu {total_cpu / job.cpu:.1f}x)"
+                                   f", target >= {JOB_TARGET:g}x"))
+        if job.rc not in (0, 1) or any(r.rc for _, r in per_org):
+            targets.missed.append("a tool failed")
 
-    print(f"\nspeed-up over mlperf-logging: {speedup:6.1f}x   (target >= {SPEEDUP_TARGET:.0f}x: "
-          f"{mark(speedup >= SPEEDUP_TARGET)}; cpu {theirs[1] / ours[1]:.1f}x)")
-    print(f"time over the floor:          {to_floor:6.2f}x   (target <= {FLOOR_TARGET:.0f}x: "
-          f"{mark(to_floor <= FLOOR_TARGET)}; cpu {ours[1] / floor[1]:.2f}x)")
-
+    # 3. memory on one long log
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "result_0.txt"
         n = generate_long_log(log, args.lines)
-        # the ruleset the log names (sciperf-1.0.0); one process, so ru_maxrss is the checker's
-        mem_ours = run_child([sys.executable, "-m", "compliance", str(log), "--jobs", "1"])
-        mem_floor = run_child([sys.executable, "-c", FLOOR_LOOP], str(log))
-        mem_theirs = run_child([sys.executable, "-c", MLPERF_LOOP], str(log))
-        print(f"\npeak memory (ru_maxrss) on a generated {n:,}-line log "
-              f"({log.stat().st_size / 1e6:.0f} MB):")
-        print(f"  check-compliance ({K.RULESET})         "
-              f"{mem_ours[2]:7.1f} MB  {mem_ours[0]:6.2f} s   (target < "
-              f"{MEMORY_TARGET_MB:.0f} MB: {mark(mem_ours[2] < MEMORY_TARGET_MB)})")
-        print(f"  mlperf-logging checker (hpc-2.0.0)     {mem_theirs[2]:7.1f} MB  "
-              f"{mem_theirs[0]:6.2f} s")
-        print(f"  floor                                  {mem_floor[2]:7.1f} MB  "
-              f"{mem_floor[0]:6.2f} s")
-    return 0 if ours_verdicts == expected and theirs_verdicts == expected else 1
+        # the ruleset the log names (sciperf-1.0.0); one process, so the peak is the checker's
+        mem_ours = timed([sys.executable, "-m", "compliance", str(log), "--jobs", "1"])
+        mem_floor = timed([sys.executable, "-c", FLOOR_LOOP], str(log))
+        mem_theirs = timed([sys.executable, "-c", MLPERF_LOOP], str(log))
+        print(f"\n3. peak memory on a generated {n:,}-line log ({log.stat().st_size / 1e6:.0f} "
+              "MB)")
+        print("  " + targets.check("memory", mem_ours.peak_mb < MEMORY_TARGET_MB,
+                                   f"check-compliance ({K.RULESET})         "
+                                   f"{mem_ours.peak_mb:7.1f} MB  {mem_ours.wall:6.2f} s   (target"
+                                   f" < {MEMORY_TARGET_MB:g} MB)"))
+        print(f"  mlperf-logging checker (hpc-2.0.0)     {mem_theirs.peak_mb:7.1f} MB  "
+              f"{mem_theirs.wall:6.2f} s")
+        print(f"  floor                                  {mem_floor.peak_mb:7.1f} MB  "
+              f"{mem_floor.wall:6.2f} s")
+    print(f"\nload average at the end: {load()}")
+    return targets.status()
 
 
 if __name__ == "__main__":

@@ -8,20 +8,17 @@ level (6) instead of the generator's level 1, and the reader's rate on the files
 - read: make_dataset (gunzip, parse, log1p) over the files just written, as training reads them
   (files of the scale's samples_per_file), second pass (the first builds the pipeline).
 
-    python tools/perf/bench_cosmoflow_data.py
+    python -m tools.perf.bench_cosmoflow_data
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
 COUNTS = {"tiny": 256, "small": 32}  # samples per measurement: under a minute on one core
 

@@ -9,7 +9,7 @@
   the command to its exit, beside its own time to train (run_start .. run_stop) and the epochs
   it took.
 
-    python tools/perf/bench_em_denoise_data.py [--no-run]
+    python -m tools.perf.bench_em_denoise_data [--no-run]
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
-from tools.perf.tiny_run import tiny_run  # noqa: E402
+from tools.perf.tiny_run import tiny_run
 
 
 def images_per_second(gen, renderer, count: int) -> float:

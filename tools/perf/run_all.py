@@ -8,11 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT))
+from tools.perf.measure import ROOT, bench_env
 
-from tools.perf.tiny_run import bench_env  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main(argv: list[str]) -> int:
@@ -22,7 +20,8 @@ def main(argv: list[str]) -> int:
     for script in scripts:
         print(f"\n### {script.stem}", flush=True)
         start = time.perf_counter()
-        rc = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=bench_env()).returncode
+        rc = subprocess.run([sys.executable, "-m", f"tools.perf.{script.stem}"], cwd=ROOT,
+                            env=bench_env()).returncode
         print(f"({script.stem}: {time.perf_counter() - start:.0f} s, exit {rc})", flush=True)
         if rc:
             failed.append(script.stem)

@@ -3,19 +3,13 @@ figure each benchmark's bench script prints beside its own."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def bench_env() -> dict:
-    """The environment the bench scripts start runs in: this checkout first on the path."""
-    return dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+from tools.perf.measure import ROOT, bench_env
 
 
 @dataclass

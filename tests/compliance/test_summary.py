@@ -1,9 +1,8 @@
-"""compliance.package.read_run, the package checks' one reading of a log, against the compliance
-parser's full reading of the same file (parser.parse_file, every record): the same records of
-the keys the package checks use, with the same values and line numbers, on the real corpus and
-on generated logs with the cases a key search could get wrong (keys inside values, junk before
-the marker, several markers on a line, \\r and \\r\\n line ends, malformed lines, \\u escapes,
-repeated keys, files without any record)."""
+"""compliance.summary: the run summary the checker's one pass makes of a log, against an
+independent reading of every record (parser.parse_file): the records of the keys the package
+checks and the report use, with the same values and line numbers, on the real corpus and on
+generated logs (keys inside values, junk before the marker, several markers on a line, \\r and
+\\r\\n line ends, malformed lines, \\u escapes, repeated keys, files without any record)."""
 
 from __future__ import annotations
 
@@ -15,16 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compliance.package import must_match, read_run
+from compliance.api import check_file, summarize_file
 from compliance.parser import parse_file
+from compliance.summary import must_match
 from sciperf import vocab
 
 EVALS = (vocab.EVAL_ACCURACY, vocab.EVAL_ERROR)
 
 
 def oracle(path: Path) -> dict:
-    """What read_run must return, from every record the parser reads (the package checks'
-    reading before read_run: a full parse_file)."""
+    """What the summary must hold, from every record the parser reads."""
     out = dict(logged=False, seeds=[], hyper={}, stop=None, division=None, org=None, scale=None,
                batch_size=None, benchmark=None, evaluation=None)
     last_eval = None
@@ -52,10 +51,24 @@ def oracle(path: Path) -> dict:
     return out
 
 
+def fields(s) -> dict:
+    def pair(logged):
+        return None if logged is None else (logged.value, logged.line)
+
+    return dict(logged=s.logged, seeds=[pair(x) for x in s.seeds],
+                hyper={k: pair(v) for k, v in s.hyperparameters.items()},
+                stop=pair(s.final_stop), division=pair(s.submission.get(vocab.SUBMISSION_DIVISION)),
+                org=pair(s.submission.get(vocab.SUBMISSION_ORG)), scale=s.data_scale,
+                batch_size=pair(s.rcp_batch_size), benchmark=pair(s.rcp_benchmark),
+                evaluation=None if s.evaluation is None else (s.evaluation.metadata,
+                                                              s.evaluation.line))
+
+
 def read(path: Path) -> dict:
-    run = read_run(path)
-    return {k: getattr(run, k) for k in ("logged", "seeds", "hyper", "stop", "division", "org",
-                                         "scale", "batch_size", "benchmark", "evaluation")}
+    """The summary as the checker's pass makes it; summarize_file (no rules) agrees."""
+    checked = fields(check_file(path.name, path, "hpc-2.0.0").summary)
+    assert _same(checked, fields(summarize_file(path)))
+    return checked
 
 
 def _same(a, b) -> bool:
@@ -149,7 +162,7 @@ def test_a_key_spelled_with_a_unicode_escape_is_read(tmp_path):
     path = tmp_path / "result_0.txt"
     path.write_text(_line("submission_org", "acme") + "\n"
                     + _line("seed", 7).replace('"seed"', '"s\\u0065ed"') + "\n")
-    assert read_run(path).seeds == [(7, 2)]
+    assert read(path)["seeds"] == [(7, 2)]
 
 
 @pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
@@ -159,14 +172,30 @@ def test_line_ends_and_line_numbers(tmp_path, end):
         "start", _line("seed", 1), "text: \"key\": \"seed\"",
         f"x :::MLLOG {{oops}} {_line('seed', 2)}", _line("eval_error", 0.3, {"epoch_num": 4}),
         _line("run_stop", None, {"status": "success"})]), newline="")
-    run = read_run(path)
+    run = read(path)
     first = 1 if end == "\r" else None  # a lone \r ends a line but is not counted as one
-    assert run.seeds == ([(1, first), (2, first)] if first else [(1, 2), (2, 4)])
-    assert run.evaluation == ({"epoch_num": 4}, first or 5)
-    assert run.stop == ({"status": "success"}, first or 6)
+    assert run["seeds"] == ([(1, first), (2, first)] if first else [(1, 2), (2, 4)])
+    assert run["evaluation"] == ({"epoch_num": 4}, first or 5)
+    assert run["stop"] == ({"status": "success"}, first or 6)
 
 
-def test_an_unreadable_log_reads_as_empty(tmp_path):
+def test_an_unreadable_log_has_no_summary(tmp_path):
     (tmp_path / "result_0.txt").mkdir()
-    run = read_run(tmp_path / "result_0.txt")
-    assert not run.logged and run.stop is None and run.seeds == []
+    fr = check_file("result_0.txt", tmp_path / "result_0.txt", "hpc-2.0.0")
+    assert fr.summary is None and [d.code for d in fr.diagnostics] == ["SP006"]
+    s = summarize_file(tmp_path / "result_0.txt")
+    assert not s.logged and s.final_stop is None and s.seeds == []
+
+
+def test_run_start_and_run_stop_as_the_summarizer_takes_them(tmp_path):
+    """Each overwrites the previous until both are seen; later ones are ignored (scores);
+    the package checks look at the last run_stop."""
+    path = tmp_path / "result_0.txt"
+    lines = [_line("run_start", None), _line("run_start", None),
+             _line("run_stop", None, {"status": "aborted"}),
+             _line("run_start", None), _line("run_stop", None, {"status": "success"})]
+    path.write_text("\n".join(lines) + "\n")
+    s = check_file(path.name, path, "hpc-2.0.0").summary
+    assert (s.run_start.line, s.run_stop.line, s.status) == (2, 3, "aborted")
+    assert (s.final_stop.line, s.final_status) == (5, "success")
+    assert not s.finished

@@ -1,0 +1,1 @@
+"""The disentanglement blueprint: what its benchmarks (dsprites, shapes3d) share."""
