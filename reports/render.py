@@ -17,6 +17,7 @@ from pathlib import Path
 
 from compliance.parser import printable
 from reports.schema import LIST_FIELDS, RESULT_FIELD_NAMES
+from sciperf.vocab import BENCHMARKS
 
 DIVISION_ORDER = ("closed", "open")
 MAX_DIAGNOSTICS_SHOWN = 10  # per kept-out result in the page and the Markdown; the JSON has all
@@ -139,6 +140,7 @@ def results_md(rows: list[dict], rejected: list[dict], title: str = "SciPerf res
                                  [_system_cells(r) + [r["number_of_nodes"]]
                                   + [fmt(r[f], s) for _, f, s in WEAK_COLUMNS] for r in weak])
                 out.append("")
+    out += _panels_md(rows)
     if rejected:
         out += ["## Kept out of the tables", ""]
         out += _md_table(["Submitter", "System", "Benchmark", "Scaling", "Why"],
@@ -159,6 +161,46 @@ def _diag_text(d: dict) -> str:
     if d.get("line"):
         where += f":{d['line']}"
     return f"{d['code']} {d['message']}" + (f" ({where})" if where else "")
+
+
+# -- blueprint panels -------------------------------------------------------------------------
+
+PANEL_FORMAT = "{:.3f}"
+PANEL_HEADERS = ["Submitter", "System", "Method", STRONG_COLUMNS[0][0]]
+
+
+def panel_tables(rows: list[dict]) -> list[dict]:
+    """The domain metrics of every strong-scaling result whose benchmark has a panel
+    (sciperf.vocab Benchmark.panel), beside its time to train: one table per (division,
+    benchmark label), with `keys` the panel's record keys and `rows` (row, [mean over the
+    result's runs of each key, None where no run logged it])."""
+    tables = []
+    for (division, label), group in _groups(rows).items():
+        bench = BENCHMARKS.get(group[0]["benchmark"])
+        results = [r for r in group if r["scaling"] == "strong" and r.get("panel")]
+        if bench is None or not bench.panel or not results:
+            continue
+        tables.append({"division": division, "label": label, "keys": list(bench.panel),
+                       "rows": [(r, [(r["panel"].get(k) or {}).get("mean") for k in bench.panel])
+                                for r in results]})
+    return tables
+
+
+def _panels_md(rows: list[dict]) -> list[str]:
+    out = []
+    for t in panel_tables(rows):
+        if not out:
+            out += ["## Blueprint panels", "",
+                    "The domain metrics a blueprint benchmark logs beside its quality metric "
+                    "(strong scaling): each the mean over the result's runs of its last value "
+                    "in the run.", ""]
+        out += [f"### {md_text(t['label'])}, {md_text(t['division'])} division", ""]
+        out += _md_table(PANEL_HEADERS + t["keys"],
+                         [[r["submitter"], r["system"], r["method"] or "",
+                           fmt(r["time_to_train_minutes"], STRONG_COLUMNS[0][2])]
+                          + [fmt(v, PANEL_FORMAT) for v in values] for r, values in t["rows"]])
+        out.append("")
+    return out
 
 
 # -- HTML ---------------------------------------------------------------------------------------
@@ -216,6 +258,8 @@ def results_html(rows: list[dict], rejected: list[dict], systems: dict, plots: d
         divisions=divisions,
         images=images,
         strong_columns=STRONG_COLUMNS,
+        panels=panel_tables(view_rows),
+        panel_format=PANEL_FORMAT,
         weak_columns=WEAK_COLUMNS,
         max_shown=MAX_DIAGNOSTICS_SHOWN,
     )
