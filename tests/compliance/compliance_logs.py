@@ -137,6 +137,14 @@ def write_shipped_run(path: Path, benchmark: str, *, division: str = "closed",
     return write_log(path, recs)
 
 
+def rules_broken(path: Path) -> list[str]:
+    """The ids of the rules (or the codes) one log breaks, sorted."""
+    from compliance.api import check_logs
+
+    [result] = check_logs([path])
+    return sorted(d.extra.get("rule", d.code) for d in result.diagnostics)
+
+
 def write_log(path: Path, recs: list[Rec], prefix: str = "", start_ms: int = 1_700_000_000_000,
               ) -> Path:
     """Emit the records through mllog into `path` (one `:::MLLOG` line each, after `prefix`),

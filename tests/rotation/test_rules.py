@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from compliance.api import check_logs
 from sciperf import vocab as K
-from tests.compliance.compliance_logs import (benchmark_run, set_value, shipped_table,
-                                              write_log)
+from tests.compliance.compliance_logs import (benchmark_run, rules_broken, set_value,
+                                              shipped_table, write_log)
 
 
 def write_run(path, *, division="closed", method=None, augmentation=None, scale="tiny",
@@ -22,11 +22,6 @@ def write_run(path, *, division="closed", method=None, augmentation=None, scale=
     for edit in edits:
         recs = edit(recs)
     return write_log(path, recs)
-
-
-def rules_broken(path) -> list[str]:
-    [result] = check_logs([path])
-    return sorted(d.extra.get("rule", d.code) for d in result.diagnostics)
 
 
 def test_a_reference_run_passes(tmp_path):

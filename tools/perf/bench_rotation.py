@@ -17,7 +17,7 @@ plain CNN's (the price of invariance), and one tiny run.
 Exits non-zero when the separable sum disagrees with the direct one or is not faster, when the
 tiny run does not reach its target, or when it takes more than its budget on an idle machine.
 
-    python tools/perf/bench_rotation.py [--no-run]
+    python -m tools.perf.bench_rotation [--no-run]
 """
 
 from __future__ import annotations
@@ -31,10 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from tools.perf.tiny_run import tiny_run  # noqa: E402
+from tools.perf.measure import Targets, load
+from tools.perf.tiny_run import tiny_run
 
 TINY_RUN_BUDGET_S = 45.0
 IDLE_LOAD = 0.5  # load average (1 min) under which the machine counts as idle
@@ -133,16 +131,16 @@ def model_throughput() -> dict[str, tuple[int, float, float]]:
 
 
 def main(argv: list[str]) -> int:
-    ok = True
+    targets = Targets()
     rates, sums = generator_speed()
-    print("rotation generator, 1 process        galaxies/s: training (1 view)  validation (3 views)")
+    print("rotation generator, 1 process, galaxies/s      training (1 view)  validation (3 views)")
     for name, train, validation in rates:
         print(f"  {name:<36} {train:14.1f} {validation:21.1f}")
     print("knots and tails, ms per galaxy        separable Gaussians   direct sum   speed-up")
     for name, fast, direct, agree in sums:
-        print(f"  {name:<36} {1e3 * fast:14.2f} {1e3 * direct:14.2f} {direct / fast:9.1f}x"
-              f"{'' if agree else '  (the two sums DISAGREE)'}")
-        ok &= agree and fast < direct
+        print(f"  {name:<36} {1e3 * fast:14.2f} {1e3 * direct:14.2f} {direct / fast:9.1f}x")
+        print("    " + targets.check(f"separable sum, {name}", agree and fast < direct,
+                                     "separable sum agrees with the direct one and is faster"))
     t = model_throughput()
     (pg, tg, ig), (pc, tc, ic) = t["gcnn"], t["cnn"]
     print("rotation models at tiny scale, 1 process, 1 thread        images/s")
@@ -150,22 +148,26 @@ def main(argv: list[str]) -> int:
     for method, (p, tr, inf) in t.items():
         print(f"  {method:<34} {p:7d} {tr:9.0f} {inf:10.0f}")
     print(f"  price of invariance: the group CNN takes {tc / tg:.1f}x the plain CNN's time per "
-          f"training image, {ic / ig:.1f}x per inference")
+          f"training image, {ic / ig:.1f}x per inference (load average {load()})")
     if "--no-run" not in argv:
         from reference_implementations.common.generate import generate
 
         with tempfile.TemporaryDirectory() as tmp:
             generate("rotation", "tiny", Path(tmp) / "data", workers=2)
-            load = os.getloadavg()[0]
+            start_load = os.getloadavg()[0]
             run = tiny_run("rotation", Path(tmp) / "data", Path(tmp) / "runs")
         acc = f"{run.metric:.3f}" if run.metric is not None else "-"
-        print(f"{run.summary()}, accuracy {acc}; load average {load:.2f} at the start; budget "
-              f"about {TINY_RUN_BUDGET_S:.0f} s on an idle machine")
-        ok &= run.rc == 0
-        if load < IDLE_LOAD and run.wall > TINY_RUN_BUDGET_S:
-            print(f"  over budget on an idle machine: {run.wall:.1f} s")
-            ok = False
-    return 0 if ok else 1
+        print(f"{run.summary()}, accuracy {acc}; load average {start_load:.2f} at the start, "
+              f"{load()} at the end")
+        print("  " + targets.check("tiny run reaches the target",
+                                   run.rc == 0 and run.status == "success",
+                                   "reaches its target and exits 0"))
+        idle = start_load < IDLE_LOAD
+        print("  " + targets.check(
+            "tiny run budget", not idle or run.wall <= TINY_RUN_BUDGET_S,
+            f"at most {TINY_RUN_BUDGET_S:.0f} s on an idle machine (load < {IDLE_LOAD})"
+            + ("" if idle else "; not judged: the machine is not idle")))
+    return targets.status()
 
 
 if __name__ == "__main__":
