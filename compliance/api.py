@@ -267,14 +267,27 @@ def check_found(items: list[tuple[str, Path]], ruleset: str | Ruleset | None = N
         if meanwhile is not None:
             meanwhile()
         return [check_file(*w) for w in work]
-    chunk = max(1, min(64, len(work) // (jobs * 8)))
+    # Largest logs first, in small chunks, so that the workers finish together (a run of big
+    # logs at the end would leave one core idle); the results come back in the given order.
+    order = sorted(range(len(work)), key=lambda i: -_size(work[i][1]))
+    chunk = max(1, min(8, len(work) // (jobs * 16)))
     with worker_pool(min(jobs, len(work))) as pool:
         # The workers fork here, before `meanwhile` runs: no fork happens while the calling
         # process is busy (importing, reading files).
-        pending = pool.map_async(_check_star, work, chunksize=chunk)
+        pending = pool.map_async(_check_star, [work[i] for i in order], chunksize=chunk)
         if meanwhile is not None:
             meanwhile()
-        return pending.get()
+        results: list = [None] * len(work)
+        for i, result in zip(order, pending.get()):
+            results[i] = result
+        return results
+
+
+def _size(path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:  # the check reports it
+        return 0
 
 
 __all__ = ["FileResult", "PathError", "RulesError", "check_file", "check_found", "check_logs",

@@ -357,8 +357,6 @@ class CheckOutcome:
     records: int
 
 
-_UNSEEN = object()
-
 
 @dataclass
 class Ruleset:
@@ -407,33 +405,30 @@ class Ruleset:
         the top of a log) or by an END block."""
         pass_ = _Pass(self, path, reopen)
         pass_.activate(-1)
-        live_get = pass_.live.get
-        exact_keys = self.exact_keys
-        counts = pass_.counts
-        counts_get = counts.get
+        # One lookup per record: a key's slot holds its count, the summary's function for it
+        # and the started rule files' rules for it (activate updates those).
+        slots = pass_.slots
+        slots_get = slots.get
         exact = pass_.exact
-        observers: dict = {}
-        observers_get = observers.get
         prefix = pass_.prefix
         notify = pass_.notify
-        unseen = _UNSEEN
+        new_slot = pass_.new_slot
         new_logline = _new_logline
         pos = -1
         for pos, rec in enumerate(records):
             if pos < PREFIX_RECORDS:
                 prefix.append(rec)
             key = rec.key
-            c = counts_get(key, 0) + 1
-            counts[key] = c
-            if key in exact_keys:
+            slot = slots_get(key)
+            if slot is None:
+                slot = new_slot(key, observe)
+            c = slot[0] = slot[0] + 1
+            if slot[3]:
                 _track_exact(exact, key, rec.value, rec.line, c)
-            if observe is not None:
-                seen = observers_get(key, unseen)
-                if seen is unseen:
-                    seen = observers[key] = observe(key)
-                if seen is not None:
-                    seen(rec)
-            handlers = live_get(key)
+            seen = slot[1]
+            if seen is not None:
+                seen(rec)
+            handlers = slot[2]
             if handlers is None:
                 continue
             v = {"value": rec.value, "metadata": rec.metadata}
@@ -483,7 +478,8 @@ class _Pass:
         self.reopen = reopen
         self.runs: dict[int, _Run] = {}
         self.live: dict[str, tuple] = {}  # key -> ((run, rule), ...) of the started files
-        self.counts: dict[str, int] = {}
+        # key -> [occurrences, observer or None, live[key] or None, EXACTLY_ONE somewhere]
+        self.slots: dict[str, list] = {}
         self.exact: dict[str, list] = {}
         self.prefix: list[tuple] = []
         self.notify: list = [ruleset.entry]  # names enqueued and not yet looked at
@@ -502,8 +498,21 @@ class _Pass:
             run.begin()
             if pos >= 0:
                 self._replay(run, pos)
+            slots = self.slots
             for key, rule in run.rf.active.items():
-                live[key] = live.get(key, ()) + ((run, rule),)
+                handlers = live[key] = live.get(key, ()) + ((run, rule),)
+                slot = slots.get(key)
+                if slot is not None:
+                    slot[2] = handlers
+
+    def new_slot(self, key: str, observe) -> list:
+        slot = self.slots[key] = [0, None if observe is None else observe(key),
+                                  self.live.get(key), key in self.ruleset.exact_keys]
+        return slot
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {key: slot[0] for key, slot in self.slots.items()}
 
     def _replay(self, run: _Run, pos: int) -> None:
         if pos < len(self.prefix):
@@ -532,6 +541,7 @@ class _Pass:
             run.current = None
         self.runs.clear()
         self.live.clear()
+        self.slots.clear()
         self.prefix.clear()
 
     def assemble(self) -> tuple[list[Diagnostic], list[str]]:
@@ -541,6 +551,7 @@ class _Pass:
         found: list[tuple[str | None, Diagnostic]] = []
         chain: list[str] = []
         queue = deque([(rs.entry, None)])
+        counts = self.counts
         while queue:
             name, origin = queue.popleft()
             if len(chain) >= MAX_CHAIN:
@@ -556,7 +567,7 @@ class _Pass:
                 self.notify.append(name)
                 self.activate(self.last)
             run = self.runs[i]
-            run.finish(self.counts, self.exact)
+            run.finish(counts, self.exact)
             chain.append(run.rf.short)
             keys = run.rf.keys
             found = [(k, d) for k, d in found if k is None or k not in keys]

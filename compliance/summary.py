@@ -3,7 +3,8 @@ and the report consume, so that no later stage reads the log again.
 
 The per-log check (compliance.api.check_file) feeds every record to a `Summarizer` in the same
 loop that runs the rules; the `RunSummary` it builds travels on with the log's `FileResult`
-(across the checker's worker processes too: it is small and picklable).
+(across the checker's worker processes too: msgspec Structs, which pickle several times faster
+than slotted dataclasses, and the main process unpickles every log's summary).
 
 Which record of a key counts, where a log holds several, is each consumer's reference tool's
 choice, so that scores and verdicts equal theirs:
@@ -21,8 +22,9 @@ choice, so that scores and verdicts equal theirs:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from functools import lru_cache
+
+from msgspec import Struct, field
 
 from sciperf import vocab
 
@@ -45,22 +47,19 @@ def must_match(key: str) -> bool:
             or key.startswith(vocab.HYPERPARAMETER_PREFIXES))
 
 
-@dataclass(frozen=True, slots=True)
-class Logged:
+class Logged(Struct, frozen=True):
     """A logged value and the file line that holds it."""
     value: object
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Timed:
+class Timed(Struct, frozen=True):
     """A run_start or run_stop: its time and line."""
     time_ms: float
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(Struct, frozen=True):
     """A quality-metric record (eval_accuracy or eval_error)."""
     key: str
     value: object
@@ -68,8 +67,7 @@ class Evaluation:
     line: int
 
 
-@dataclass(slots=True)
-class RunSummary:
+class RunSummary(Struct):
     records: int = 0  # well-formed records
     run_start: Timed | None = None  # the summarizer's choice (see the module doc)
     run_stop: Timed | None = None

@@ -14,22 +14,17 @@ made of, done the reference code's way.
 
 Exits 1 when the panel takes more than 60 s or the two disagree.
 
-    python tools/perf/bench_disentangle.py
+    python -m tools.perf.bench_disentangle
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from reference_implementations.disentangle import metrics as M  # noqa: E402
+from reference_implementations.disentangle import metrics as M
 
 N, K, L = 10_000, 5, 10
 TARGET_S = 60.0
