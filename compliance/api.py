@@ -22,7 +22,7 @@ from sciperf import layout, vocab
 
 from . import codes, registry
 from .diagnostics import ERROR, WARNING, Diagnostic
-from .parser import DiagnosticSink, iter_records, open_log
+from .parser import DiagnosticSink, iter_records, open_log, replay_records
 from .rules import Ruleset, RulesError
 from .summary import RunSummary, Summarizer, summarize
 PASS, FAIL = "pass", "fail"
@@ -68,7 +68,8 @@ def find_logs(paths: list[str | Path]) -> list[tuple[str, Path]]:
                 dirnames.sort()
                 rel = os.path.relpath(dirpath, p)
                 for name in filenames:
-                    if fnmatch.fnmatchcase(name, layout.RESULT_GLOB):
+                    if (fnmatch.fnmatchcase(name, layout.RESULT_GLOB)
+                            or name == layout.INFERENCE_LOG):
                         full = os.path.join(dirpath, name)
                         if os.path.isfile(full):
                             shown = name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
@@ -98,6 +99,8 @@ def check_file(display: str, path: str | Path, ruleset: str | Ruleset | None = N
     the ruleset itself cannot be used (RulesError, or registry.UnknownRuleset for a `ruleset`
     argument that names none)."""
     path = Path(path)
+    if path.name == layout.INFERENCE_LOG:
+        return check_inference(display, path, ruleset, werror)
     sink = DiagnosticSink(display)
     fh = open_log(path, sink)
     if fh is None:
@@ -110,6 +113,22 @@ def check_file(display: str, path: str | Path, ruleset: str | Ruleset | None = N
         sink.add("SP006", f"cannot read the file: {e.strerror or e}")
         return _result(display, path, None if ruleset is None else _name(ruleset), None,
                        sink.finish(), werror, None)
+
+
+def check_inference(display: str, path: Path, ruleset: str | Ruleset | None,
+                    werror: bool) -> FileResult:
+    """An inference result, found by its sciperf_log.txt (compliance/inference.py), under the
+    ruleset given or the one the log names (SciPerf's when it names none it knows)."""
+    from . import inference
+
+    name = None if ruleset is None else _name(ruleset)
+    if name is None:
+        named = summarize_file(path).ruleset
+        name = named if named in registry.available() else vocab.RULESET
+    diags, summary = inference.check_result(display, path, name)
+    benchmark = summary.value(vocab.SUBMISSION_BENCHMARK)
+    return _result(display, path, name, benchmark if isinstance(benchmark, str) else None,
+                   diags, werror, summary)
 
 
 def _name(ruleset: str | Ruleset) -> str:
@@ -164,18 +183,8 @@ def _check_open(display, path, fh, sink, ruleset, werror) -> FileResult:
                            summarizer.finish(n))
     rules = ruleset if isinstance(ruleset, Ruleset) else registry.load(name)
 
-    def replay():
-        # The records again from the top, on the same open file; the pass in progress goes on
-        # from where it was.
-        here = fh.tell()
-        try:
-            fh.seek(0)
-            yield from iter_records(fh, DiagnosticSink(display))
-        finally:
-            fh.seek(here)
-
     outcome = rules.check(itertools.chain(head, records), display, observe=summarizer.handler,
-                          reopen=replay)
+                          reopen=lambda: replay_records(fh, display))
     summary = summarizer.finish(outcome.records)
     benchmark = summary.value(vocab.SUBMISSION_BENCHMARK)
     if not isinstance(benchmark, str):

@@ -10,6 +10,7 @@ cannot drift.
     SP2xx  rule code on the records (`CHECK`, `FIRST_CHECK`, `ATLEAST_ONE_CHECK`, `END`)
     SP3xx  which ruleset and which rule files apply
     SP4xx  submission packages (compliance/package.py)
+    SP5xx  inference results (compliance/inference.py)
     RPxxx  why `sciperf report` keeps a result out of its tables (reports/aggregate.py)
 
 Rules from mlperf-logging's YAML have no ids of their own, so a finding's code says which kind
@@ -140,6 +141,29 @@ _TABLE = (
                          "finite number of at least 1)",
          "Keep the scaling.json the RCP review wrote, {\"scaling_factor\": <number>}, or "
          "remove it."),
+    # -- SP5xx: inference results (compliance/inference.py; rules.md section 8) --------------
+    Code("SP501", ERROR, "an inference result lacks a file `sciperf infer` or LoadGen writes "
+                         "(sciperf_log.txt, performance/ or accuracy/ mlperf_log_detail.txt, "
+                         "accuracy/mlperf_log_accuracy.json)",
+         "Keep the whole SCENARIO/ folder `sciperf infer` wrote, LoadGen's files as written."),
+    Code("SP502", ERROR, "the accuracy run is below the benchmark's target (less the stated "
+                         "tolerance) at its data scale",
+         "Time a model that reaches the target: a fast model that answers wrongly is not a "
+         "result."),
+    Code("SP503", ERROR, "LoadGen's accuracy log does not answer every validation sample once",
+         "Keep accuracy/mlperf_log_accuracy.json as LoadGen wrote it; rerun `sciperf infer` "
+         "if it is incomplete."),
+    Code("SP504", WARNING, "the performance run used shortened (unofficial) settings; an error "
+                           "when the log does not say so",
+         "Run without --quick for a result (LoadGen's official settings: at least 600 s and "
+         "100 queries)."),
+    Code("SP505", ERROR, "the scenario differs between the folder, SciPerf's log and LoadGen's",
+         "Keep each scenario's logs in its own folder, singlestream/ or offline/."),
+    Code("SP506", ERROR, "the model timed is none a training log of the submission kept (no "
+                         "result_<i>.txt of the benchmark logs its weights_sha256)",
+         "Time a model a submitted training run kept (model_<i>/ beside result_<i>.txt)."),
+    Code("SP507", ERROR, "the validation data is not the official dataset of the data scale",
+         "Run on the official dataset (`sciperf data generate`), as the training run did."),
     # -- RPxxx: why the report keeps a result out (besides the checkers' own findings) ---------
     Code("RP001", ERROR, "the system description cannot be tabulated (missing, not JSON, a "
                          "field missing or not a whole number)",

@@ -145,6 +145,8 @@ class Submission:
     findings: list[Diagnostic] = field(default_factory=list)
     refused: set[Path] = field(default_factory=set)  # lexical paths of links not followed
     results: list[ResultFolder] = field(default_factory=list)
+    # inference results: results/SYSTEM/inference/BENCH/SCENARIO/ (logs: its sciperf_log.txt)
+    inference: list[ResultFolder] = field(default_factory=list)
     systems: list[str] = field(default_factory=list)  # the folders under results/
     descriptions: dict[str, sysdesc.SystemDoc] = field(default_factory=dict)  # by file stem
     waivers: list[waivers.Waiver] = field(default_factory=list)  # from the tree's bypass files
@@ -163,12 +165,12 @@ class Submission:
     def finding(self, code: str, message: str, path: Path, *, severity: str | None = None,
                 line: int | None = None, key: str | None = None, hint: str | None = None,
                 extra=None, system=None, scaling=None, benchmark=None,
-                log=None) -> Diagnostic:
+                log=None, scenario=None) -> Diagnostic:
         default = codes.CODES[code]
         return Diagnostic(code=code, severity=severity or default.severity, message=message,
                           path=self.show(path), line=line, key=key,
                           hint=default.hint if hint is None else hint, extra=dict(extra or {}),
-                          scope=Scope(self.org, system, scaling, benchmark, log))
+                          scope=Scope(self.org, system, scaling, benchmark, log, scenario))
 
     def add(self, *args, **kw) -> None:
         self.findings.append(self.finding(*args, **kw))
@@ -274,20 +276,25 @@ class _Scan:
             system = sysdir.name
             sub.systems.append(system)
             scalings = []
+            inference = False
             for p in self.entries(sysdir):
                 if p.name in layout.SCALINGS and p.is_dir():
                     scalings.append(p)
+                elif p.name == layout.INFERENCE and p.is_dir():
+                    inference = True
+                    self.inference(system, p)
                 elif p.name in layout.KNOWN_IN_SYSTEM and p.is_file():
                     continue
                 elif p.is_dir():
-                    sub.add("SP401", f"results/{system}/{p.name}/ is neither strong/ nor weak/",
-                            p, system=system,
-                            hint="put time-to-train runs in strong/<benchmark>/ and throughput "
-                                 "runs in weak/<benchmark>/")
+                    sub.add("SP401", f"results/{system}/{p.name}/ is neither strong/, weak/ "
+                            "nor inference/", p, system=system,
+                            hint="put time-to-train runs in strong/<benchmark>/, throughput "
+                                 "runs in weak/<benchmark>/ and inference results in "
+                                 "inference/<benchmark>/<scenario>/")
                 elif p.name != layout.PARAMS_FILE:
                     sub.add("SP409", "file not part of the submission layout", p,
                             severity=WARNING, system=system)
-            if not scalings:
+            if not scalings and not inference:
                 sub.add("SP401", f"system folder {system} holds no strong/ or weak/ results",
                         sysdir, system=system)
             for scdir in scalings:
@@ -303,6 +310,39 @@ class _Scan:
                     sub.add("SP401", f"{scdir.name}/ holds no benchmark folder", scdir,
                             system=system, scaling=scdir.name)
 
+    def inference(self, system: str, folder: Path) -> None:
+        """results/SYSTEM/inference/BENCH/SCENARIO/: one inference result per scenario folder
+        (its files are the per-log check's: compliance/inference.py)."""
+        sub = self.sub
+        known = {layout.INFERENCE_LOG, layout.PERFORMANCE, layout.ACCURACY}
+        for bdir in self.entries(folder):
+            where = dict(system=system, scaling=layout.INFERENCE, benchmark=bdir.name)
+            if not bdir.is_dir():
+                sub.add("SP409", "file not part of the submission layout", bdir,
+                        severity=WARNING, system=system, scaling=layout.INFERENCE)
+                continue
+            for sdir in self.entries(bdir):
+                if not sdir.is_dir() or sdir.name not in layout.SCENARIOS:
+                    sub.add("SP401", f"inference/{bdir.name}/{sdir.name} is not a scenario "
+                            f"folder ({', '.join(layout.SCENARIOS)})", sdir,
+                            hint="`sciperf infer --org --system` lays inference results out",
+                            **where)
+                    continue
+                rf = ResultFolder(sub.org_dir, system, layout.INFERENCE, bdir.name, sdir,
+                                  scenario=sdir.name)
+                for p in self.entries(sdir):
+                    if p.name == layout.INFERENCE_LOG and p.is_file():
+                        rf.logs.append(p)
+                    elif p.name not in known:
+                        sub.add("SP409", f"{'folder' if p.is_dir() else 'file'} {p.name!r} "
+                                "is not part of an inference result", p, severity=WARNING,
+                                **where)
+                if not rf.logs:
+                    sub.add("SP501", f"no {layout.INFERENCE_LOG}: SciPerf's log of the "
+                            "inference result is missing", sdir / layout.INFERENCE_LOG,
+                            scenario=sdir.name, **where)
+                sub.inference.append(rf)
+
     def result(self, system: str, scaling: str, folder: Path) -> ResultFolder:
         sub = self.sub
         known = layout.KNOWN_IN_WEAK_BENCHMARK if scaling == layout.WEAK \
@@ -314,6 +354,8 @@ class _Scan:
                 rf.logs.append(p)
             elif p.name == layout.SCALING_FILE and p.is_file():
                 rf.scaling_factor = self.scaling_factor(p, scope)
+            elif p.is_dir() and layout.is_model_dir(p):
+                continue  # a run's kept model (what `sciperf infer` times)
             elif p.name not in known:
                 what = "folder" if p.is_dir() else "file"
                 sub.add("SP409", f"{what} {p.name!r} is not a result_<i>.txt log; it is not "
@@ -479,6 +521,7 @@ class _Checks:
             desc = sub.descriptions.get(r.system)
             self.benchmark(r, desc.doc if desc is not None else None)
         self.implementations()
+        self.models()
         waived = waivers.apply(sub.findings + self.new, [*bypass, *sub.waivers])
         return sorted(waived, key=lambda d: (_natural(Path(d.path)), d.line or 0, d.code))
 
@@ -699,6 +742,30 @@ class _Checks:
                          benchmark=bench,
                          hint=f"copy the code that produced the results to benchmarks/{bench}/"
                               "implementations/<impl>/ (`sciperf package` does)")
+
+
+    def models(self) -> None:
+        """SP506: every inference result times a model a training log of the same submission
+        and benchmark kept (its weights_sha256)."""
+        kept: dict[str, set] = {}
+        for r in self.sub.results:
+            for path in r.logs:
+                summary = getattr(self.log_result(path), "summary", None)
+                if summary is not None and summary.weights_sha256 is not None:
+                    kept.setdefault(r.benchmark, set()).add(summary.weights_sha256.value)
+        for r in self.sub.inference:
+            for path in r.logs:
+                summary = getattr(self.log_result(path), "summary", None)
+                got = summary.weights_sha256 if summary is not None else None
+                if got is None:
+                    continue  # the per-log check says the hash is missing
+                if got.value not in kept.get(r.benchmark, ()):
+                    self.add("SP506", f"weights_sha256 {got.value[:16]}... is the hash of no "
+                             f"model a training log of {r.benchmark} in this submission kept "
+                             f"({len(kept.get(r.benchmark, ()))} logged)", path, line=got.line,
+                             key=vocab.WEIGHTS_SHA256, system=r.system,
+                             scaling=layout.INFERENCE, benchmark=r.benchmark,
+                             scenario=r.scenario)
 
 
 def prepare(ruleset: str) -> None:

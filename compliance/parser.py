@@ -350,6 +350,17 @@ def _json_type(x) -> str:
             type(None): "null", int: "a number", float: "a number"}.get(type(x), type(x).__name__)
 
 
+def replay_records(fh, display: str) -> Iterator[Record]:
+    """The records of an open log again from the top (a rule file enqueued late, or an END
+    block, reads them); the pass in progress goes on from where it was."""
+    here = fh.tell()
+    try:
+        fh.seek(0)
+        yield from iter_records(fh, DiagnosticSink(display))
+    finally:
+        fh.seek(here)
+
+
 def open_log(path: str | Path, sink: DiagnosticSink):
     """The file opened for reading in binary, or None with an SP006 diagnostic."""
     try:

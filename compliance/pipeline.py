@@ -37,6 +37,7 @@ class PackageResult:
     results: list[ResultFolder] = field(default_factory=list)
     descriptions: dict[str, SystemDoc] = field(default_factory=dict)  # by system id
     org_dir: Path | None = None  # as found under the PATH argument
+    inference: list[ResultFolder] = field(default_factory=list)  # inference results
 
     def to_json(self) -> dict:
         return {"path": self.path, "verdict": self.verdict, "ruleset": self.ruleset,
@@ -118,7 +119,7 @@ def check_paths(paths: list[str | Path], ruleset: str | None = None, jobs: int =
         _scope_log_findings(sub, by_path)
         verdict = FAIL if any(d.severity == ERROR for d in diags) else PASS
         packages.append(PackageResult(shown, Path(org_abs), verdict, org_ruleset, diags,
-                                      sub.results, sub.descriptions, org))
+                                      sub.results, sub.descriptions, org, sub.inference))
     return Checked(logs, packages, by_path)
 
 
@@ -139,6 +140,11 @@ def _scope_log_findings(sub: package.Submission, by_path: dict[Path, FileResult]
                 continue
             scope = layout.Scope(sub.org, r.system, r.scaling, r.benchmark, log.name)
             fr.diagnostics = [replace(d, scope=scope) for d in fr.diagnostics]
+    for r in sub.inference:
+        for log in r.logs:
+            fr = by_path.get(Path(os.path.abspath(log)))
+            if fr is not None:
+                fr.diagnostics = [replace(d, scope=r.scope) for d in fr.diagnostics]
 
 
 def _is_within(path: str, folder: str) -> bool:

@@ -37,6 +37,9 @@ HYPERPARAMETER_KEYS = frozenset(vocab.HYPERPARAMETER_KEYS + (vocab.GRADIENT_ACCU
 SAME_DATA_KEYS = frozenset({vocab.DATA_SCALE, vocab.DATASET_CHECKSUM})
 EVAL_KEYS = frozenset({vocab.EVAL_ACCURACY, vocab.EVAL_ERROR})
 PANEL_KEYS = frozenset(k for b in vocab.BENCHMARKS.values() for k in b.panel)
+INFERENCE_KEYS = frozenset({vocab.INFERENCE_SCENARIO, vocab.INFERENCE_ACCURACY,
+                            vocab.INFERENCE_UNOFFICIAL, vocab.EVAL_SAMPLES})
+LOADGEN_PREFIXES = ("result_", "effective_", vocab.LOADGEN_VERSION)
 SUBMISSION_KEYS = (vocab.SUBMISSION_BENCHMARK, vocab.SUBMISSION_DIVISION, vocab.SUBMISSION_ORG,
                    vocab.SUBMISSION_PLATFORM, vocab.SUBMISSION_STATUS)
 
@@ -87,6 +90,15 @@ class RunSummary(Struct):
     accelerators_per_node: object = None
     method: str | None = None  # blueprints: the method trained
     panel: dict[str, Logged] = field(default_factory=dict)  # last value of each panel key
+    weights_sha256: Logged | None = None  # the first that is a string: the model it kept
+    # inference results (sciperf_log.txt; compliance/inference.py): the first of each
+    inference: dict[str, Logged] = field(default_factory=dict)
+    # LoadGen's detail logs: the first record of each result_*, effective_* key and the version
+    loadgen: dict[str, Logged] = field(default_factory=dict)
+    # an inference result: the summaries of LoadGen's detail logs, by run (performance,
+    # accuracy), and the validation samples the accuracy log answers (compliance/inference.py)
+    runs: dict = field(default_factory=dict)
+    accuracy_samples: int | None = None
 
     @property
     def logged(self) -> bool:
@@ -213,11 +225,25 @@ class Summarizer:
     def _panel(self, rec: Record) -> None:
         self.summary.panel[rec.key] = Logged(rec.value, rec.line)
 
+    def _inference(self, rec: Record) -> None:
+        if rec.key not in self.summary.inference:
+            self.summary.inference[rec.key] = Logged(rec.value, rec.line)
+
+    def _loadgen(self, rec: Record) -> None:
+        if rec.key not in self.summary.loadgen:
+            self.summary.loadgen[rec.key] = Logged(rec.value, rec.line)
+
+    def _weights(self, rec: Record) -> None:
+        if self.summary.weights_sha256 is None and isinstance(rec.value, str):
+            self.summary.weights_sha256 = Logged(rec.value, rec.line)
+
 
 _FIXED = {
     vocab.RUN_START: "_run_start", vocab.RUN_STOP: "_run_stop", vocab.SEED: "_seed",
     vocab.SCIPERF_RULESET: "_ruleset", vocab.NUMBER_OF_NODES: "_nodes",
     vocab.ACCELERATORS_PER_NODE: "_accelerators", vocab.METHOD: "_method",
+    vocab.WEIGHTS_SHA256: "_weights",
+    **{k: "_inference" for k in INFERENCE_KEYS},
     # a hyperparameter too (SP405)
     vocab.GLOBAL_BATCH_SIZE: "_batch_size_and_hyper",
     **{k: "_evaluation" for k in EVAL_KEYS},
@@ -232,6 +258,8 @@ def _handler_name(key: str) -> str | None:
     name = _FIXED.get(key)
     if name is None and must_match(key):
         name = "_hyper"
+    if name is None and key.startswith(LOADGEN_PREFIXES):
+        name = "_loadgen"
     return name
 
 

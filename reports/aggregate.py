@@ -52,6 +52,7 @@ class Report:
     systems: dict = field(default_factory=dict)  # (org folder, system_id) -> SystemInfo
     orgs: list[Path] = field(default_factory=list)
     gated: bool = True
+    inference: list[dict] = field(default_factory=list)  # reports/inference.py's rows
 
 
 def weak_min_runs(ruleset: str, benchmark: str, data_scale: str | None) -> int | None:
@@ -99,13 +100,18 @@ def build_report(roots: list[str | Path], ruleset: str | None = None, jobs: int 
         errors = [d for d in pkg.diagnostics if d.is_error]
         for rf in pkg.results:
             _add_result(report, pkg, rf, logs, errors, gate)
+        if gate:  # inference results are only ever reported checked
+            for rf in pkg.inference:
+                _add_inference(report, pkg, rf, logs, errors)
 
     def key(r):
-        return (layout.SCALINGS.index(r["scaling"]), r["division"], r["benchmark"],
-                r["submitter"].lower(), r["system"].lower(), r["system_id"])
+        return (layout.RESULT_KINDS.index(r["scaling"]), r["division"], r["benchmark"],
+                r.get("scenario") or "", r["submitter"].lower(), r["system"].lower(),
+                r["system_id"])
 
     report.results.sort(key=key)
     report.rejected.sort(key=key)
+    report.inference.sort(key=key)
     return report
 
 
@@ -140,6 +146,21 @@ def _system(report: Report, pkg: PackageResult, system_id: str) -> SystemInfo:
     if isinstance(got, SystemDescError):
         raise got
     return got
+
+
+def _add_inference(report: Report, pkg: PackageResult, rf: ResultFolder, logs: dict,
+                   package_errors: list[Diagnostic]) -> None:
+    from reports.inference import add_inference
+
+    system_errors = []
+    try:
+        system = _system(report, pkg, rf.system)
+    except SystemDescError as e:
+        system = None
+        system_errors.append(_diag("RP001", str(e), layout.system_file(rf.org_dir, rf.system),
+                                   layout.Scope(rf.org_dir.name, rf.system)))
+    add_inference(report, pkg, rf, logs, package_errors, system, _identity(rf, system),
+                  system_errors)
 
 
 def _identity(rf: ResultFolder, system: SystemInfo | None) -> dict:

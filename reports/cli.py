@@ -79,10 +79,14 @@ def write_report(report, out: Path, roots: list[str], title: str, jobs: int = 1
         files["results.csv"] = render.results_csv(report.results)
         files["results.json"] = render.to_json(report.results)
         files["rejected.json"] = render.to_json(report.rejected)
-        files["results.md"] = render.results_md(report.results, report.rejected, title)
+        files["results.md"] = render.results_md(report.results, report.rejected, title,
+                                                report.inference)
+        files["inference.json"] = render.to_json(report.inference)
+        files["inference.csv"] = render.inference_csv(report.inference)
         files["index.html"] = render.results_html(report.results, report.rejected,
                                                   report.systems, plots, roots, title,
-                                                  gated=report.gated)
+                                                  gated=report.gated,
+                                                  inference=report.inference)
         for name, content in files.items():
             if isinstance(content, bytes):
                 (staging / name).write_bytes(content)

@@ -113,7 +113,8 @@ def _groups(rows: list[dict]):
     return groups
 
 
-def results_md(rows: list[dict], rejected: list[dict], title: str = "SciPerf results") -> str:
+def results_md(rows: list[dict], rejected: list[dict], title: str = "SciPerf results",
+               inference: list[dict] | None = None) -> str:
     out = [f"# {md_text(title)}", "",
            f"{len(rows)} result(s) in the tables, {len(rejected)} kept out (see the end).",
            "Strong scaling: time to train in minutes, olympic mean of the runs (lower is better). "
@@ -141,13 +142,58 @@ def results_md(rows: list[dict], rejected: list[dict], title: str = "SciPerf res
                                   + [fmt(r[f], s) for _, f, s in WEAK_COLUMNS] for r in weak])
                 out.append("")
     out += _panels_md(rows)
+    if inference:
+        out += inference_md(inference)
     if rejected:
         out += ["## Kept out of the tables", ""]
         out += _md_table(["Submitter", "System", "Benchmark", "Scaling", "Why"],
-                         [[r["submitter"], r["system"], r["benchmark"], r["scaling"],
+                         [[r["submitter"], r["system"], r["benchmark"],
+                           r["scaling"] + (f" {r['scenario']}" if r.get("scenario") else ""),
                            _diags_md(r["diagnostics"])] for r in rejected])
         out.append("")
     return "\n".join(out)
+
+
+INFERENCE_SYSTEM_HEADERS = ["Submitter", "System", "Processor", "Accelerator", "#"]
+INFERENCE_SCORES = {  # scenario -> (header, field, format) of the score and its companions
+    "singlestream": [("p90 latency (ms)", "p90_latency_ms", "{:.3f}"),
+                     ("p50 (ms)", "p50_latency_ms", "{:.3f}"),
+                     ("p99 (ms)", "p99_latency_ms", "{:.3f}"),
+                     ("mean (ms)", "mean_latency_ms", "{:.3f}")],
+    "offline": [("Samples/s", "samples_per_second", "{:.1f}")],
+}
+
+
+def inference_md(rows: list[dict]) -> list[str]:
+    """The inference tables: per benchmark (and data scale) and scenario, the checked results,
+    unofficial ones (shortened settings) marked."""
+    out = ["## Inference (MLPerf LoadGen)", "",
+           "SingleStream: 90th-percentile latency of one sample per query (lower is better). "
+           "Offline: samples per second (higher is better). Accuracy: the benchmark's metric "
+           "over every validation sample. *unofficial*: shortened settings, not comparable.", ""]
+    for (label, scenario), group in sorted(_inference_groups(rows).items()):
+        cols = INFERENCE_SCORES.get(scenario, [])
+        out += [f"### {md_text(label)}, {md_text(scenario)}", ""]
+        out += _md_table(INFERENCE_SYSTEM_HEADERS + [h for h, _, _ in cols]
+                         + ["Accuracy", "Metric", "Settings"],
+                         [[r["submitter"], r["system"], r["host_processor_model_name"],
+                           r["accelerator_model_name"], r["accelerators_count"]]
+                          + [fmt(r[f], spec) for _, f, spec in cols]
+                          + [fmt(r["accuracy"], "{:.4f}"), r["metric"],
+                             "unofficial" if r["unofficial"] else "official"] for r in group])
+        out.append("")
+    return out
+
+
+def inference_csv(rows: list[dict]) -> str:
+    from reports.schema import INFERENCE_FIELD_NAMES
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(INFERENCE_FIELD_NAMES)
+    for r in rows:
+        w.writerow(["" if r[k] is None else r[k] for k in INFERENCE_FIELD_NAMES])
+    return buf.getvalue()
 
 
 def _diags_md(diags: list[dict]) -> str:
@@ -228,7 +274,8 @@ def page_template():
 
 
 def results_html(rows: list[dict], rejected: list[dict], systems: dict, plots: dict[str, bytes],
-                 roots: list[str], title: str = "SciPerf results", gated: bool = True) -> str:
+                 roots: list[str], title: str = "SciPerf results", gated: bool = True,
+                 inference: list[dict] | None = None) -> str:
     descriptions = {}
     for (org, system_id), info in systems.items():
         if not isinstance(info, Exception):
@@ -262,4 +309,14 @@ def results_html(rows: list[dict], rejected: list[dict], systems: dict, plots: d
         panel_format=PANEL_FORMAT,
         weak_columns=WEAK_COLUMNS,
         max_shown=MAX_DIAGNOSTICS_SHOWN,
+        inference=sorted(_inference_groups(inference or []).items()),
+        inference_scores=INFERENCE_SCORES,
     )
+
+
+def _inference_groups(rows: list[dict]) -> dict[tuple, list[dict]]:
+    """(benchmark label, scenario) -> rows, as the Markdown and the page show them."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((benchmark_label(r), r["scenario"]), []).append(r)
+    return groups

@@ -56,6 +56,36 @@ REJECTED_FIELDS: list[tuple[str, str, str]] = [
 ]
 
 
+# (name, type, meaning) of inference.json / inference.csv rows
+INFERENCE_FIELDS: list[tuple[str, str, str]] = [
+    ("submitter", "string", "the system description's `submitter`"),
+    ("org", "string", "the submission folder (ORG/)"),
+    ("system", "string", "the system description's `system_name`"),
+    ("system_id", "string", "the system's file and folder name"),
+    ("division", "string", "`closed` or `open` (the description's)"),
+    ("availability", "string", "the system description's `status`"),
+    ("host_processor_model_name", "string", "host processor (description)"),
+    ("accelerator_model_name", "string", "accelerator (description)"),
+    ("accelerators_count", "integer", "`accelerators_per_node` x `number_of_nodes`"),
+    ("benchmark", "string", "the benchmark"),
+    ("scaling", "string", "`inference` (as the rejected list names these results)"),
+    ("scenario", "string", "`singlestream` or `offline`"),
+    ("ruleset", "string", "the ruleset the result was checked against"),
+    ("data_scale", "string", "the model's data scale (tiny, small, full)"),
+    ("metric", "string", "the benchmark's quality metric (its `metric` name)"),
+    ("accuracy", "number", "the accuracy run's quality metric over every validation sample"),
+    ("p90_latency_ms", "number or null", "SingleStream: the score, LoadGen's 90th-percentile latency, ms"),
+    ("p50_latency_ms", "number or null", "SingleStream: median latency, ms"),
+    ("p99_latency_ms", "number or null", "SingleStream: 99th-percentile latency, ms"),
+    ("mean_latency_ms", "number or null", "SingleStream: mean latency, ms"),
+    ("samples_per_second", "number or null", "Offline: the score, LoadGen's samples per second"),
+    ("unofficial", "boolean", "shortened settings (`sciperf infer --quick`): not comparable with official results"),
+    ("weights_sha256", "string", "the model timed (a training log of the submission logs the same hash)"),
+    ("path", "string", "the result's SCENARIO folder, as found under the ROOT argument"),
+]
+INFERENCE_FIELD_NAMES = [f[0] for f in INFERENCE_FIELDS]
+
+
 def fields_markdown(fields: list[tuple[str, str, str]]) -> str:
     lines = ["| field | type | meaning |", "| --- | --- | --- |"]
     lines += [f"| `{n}` | {t} | {m} |" for n, t, m in fields]
@@ -67,3 +97,5 @@ if __name__ == "__main__":
     print(fields_markdown(RESULT_FIELDS))
     print("\nrejected.json (a list, one entry per result kept out of the tables)\n")
     print(fields_markdown(REJECTED_FIELDS))
+    print("\ninference.json (a list; inference.csv has the same columns)\n")
+    print(fields_markdown(INFERENCE_FIELDS))

@@ -1,10 +1,11 @@
-"""`sciperf`: one command, six sub-commands.
+"""`sciperf`: one command, seven sub-commands.
 
     sciperf data generate BENCH --scale tiny [--out DIR]    make a dataset (with its manifest)
     sciperf run BENCH --np 2 --scale tiny --runs N --out DIR  reference runs under horovodrun
     sciperf check PATH...                                    = check-compliance
     sciperf package ROOT --org ORG --system SYSTEM           system description + code
     sciperf report ROOT... --out DIR                         results tables and page
+    sciperf infer BENCH --model DIR --scenario S --out OUT  time a model with LoadGen
     sciperf metrics disentangle --factors F --codes C       score a representation
 """
 
@@ -22,6 +23,8 @@ DELEGATED = {
     "check": ("compliance.cli", "check-compliance: check MLPerf logs and submission trees"),
     "package": ("tools.package", "lay out a submission: system description and code"),
     "report": ("reports.cli", "score valid submissions into tables, a page and plots"),
+    "infer": ("reference_implementations.common.inference",
+              "time a trained model with MLPerf Inference LoadGen"),
     "metrics": ("reference_implementations.disentangle.cli",
                 "score a representation: the disentanglement metric panel"),
 }

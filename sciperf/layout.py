@@ -4,15 +4,25 @@ package` completes it, the package checks judge it and the report reads it.
     ORG/systems/SYSTEM.json                                  the system description
     ORG/benchmarks/BENCH/implementations/IMPL/...            the code that made the results
     ORG/results/SYSTEM/{strong,weak}/BENCH/result_<i>.txt    the logs of one result
+    ORG/results/SYSTEM/{strong,weak}/BENCH/model_<i>/        the model run <i> trained
+    ORG/results/SYSTEM/inference/BENCH/SCENARIO/             an inference result (below)
     ORG/package_checker_params                               waivers (also in SYSTEM/, BENCH/)
 
 A *result* is one system x scaling x benchmark: the `result_*.txt` files directly inside its
 folder (as mlperf-logging's summarizer and package checker read them; sub-folders such as
 weak scaling's `pruned_results/` are not part of it).
+
+An *inference result* is one system x benchmark x scenario (`singlestream`, `offline`), timed by
+`sciperf infer` through MLPerf LoadGen, as MLPerf Inference lays a scenario out:
+
+    SCENARIO/sciperf_log.txt                 SciPerf's MLLOG records (what was timed, the accuracy)
+    SCENARIO/performance/mlperf_log_summary.txt, mlperf_log_detail.txt   LoadGen's, as written
+    SCENARIO/accuracy/mlperf_log_summary.txt, mlperf_log_detail.txt, mlperf_log_accuracy.json
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +34,25 @@ IMPLEMENTATIONS = "implementations"
 STRONG, WEAK = "strong", "weak"
 SCALINGS = (STRONG, WEAK)
 RESULT_GLOB = "result_*.txt"
+MODEL_GLOB = "model_*"  # a run's kept model, beside its log (model_<i>/ for result_<i>.txt)
+# Inference results: results/SYSTEM/inference/BENCH/SCENARIO/ (see the module doc).
+INFERENCE = "inference"
+RESULT_KINDS = (STRONG, WEAK, INFERENCE)  # the folders under results/SYSTEM/
+SCENARIOS = ("singlestream", "offline")
+INFERENCE_LOG = "sciperf_log.txt"
+PERFORMANCE, ACCURACY = "performance", "accuracy"  # LoadGen's runs, a folder each
+LOADGEN_SUMMARY = "mlperf_log_summary.txt"
+LOADGEN_DETAIL = "mlperf_log_detail.txt"
+LOADGEN_ACCURACY = "mlperf_log_accuracy.json"
+LOADGEN_FILES = frozenset({LOADGEN_SUMMARY, LOADGEN_DETAIL, LOADGEN_ACCURACY,
+                           "mlperf_log_trace.json"})
 PARAMS_FILE = "package_checker_params"  # mlperf-logging's bypass file name
 SCALING_FILE = "scaling.json"  # the score factor an RCP review grants a result
 
 # Known files that are not results. scaling.json: the RCP review's score factor; power/: MLPerf
 # power logs; pruned_results/: MLPerf HPC weak-scaling logs left out of the score (submission
 # rules, HPC section); privateid.json: written by result_summarizer into results/<system>/.
-KNOWN_IN_BENCHMARK = frozenset({PARAMS_FILE, SCALING_FILE, "power"})
+KNOWN_IN_BENCHMARK = frozenset({PARAMS_FILE, SCALING_FILE, "power"})  # and MODEL_GLOB folders
 KNOWN_IN_WEAK_BENCHMARK = KNOWN_IN_BENCHMARK | {"pruned_results"}
 KNOWN_IN_SYSTEM = frozenset({PARAMS_FILE, "privateid.json"})
 KNOWN_IN_ORG = frozenset({RESULTS, SYSTEMS, BENCHMARKS, PARAMS_FILE})
@@ -42,6 +64,23 @@ def result_name(i: int) -> str:
 
 def result_dir(org_dir: Path, system: str, scaling: str, benchmark: str) -> Path:
     return Path(org_dir) / RESULTS / system / scaling / benchmark
+
+
+def model_dir(result_file: Path) -> Path:
+    """Where a run keeps its model: model_<i>/ beside result_<i>.txt (beside a log of another
+    name, <stem>.model/)."""
+    result_file = Path(result_file)
+    stem = result_file.stem
+    name = "model_" + stem[len("result_"):] if stem.startswith("result_") else stem + ".model"
+    return result_file.with_name(name)
+
+
+def is_model_dir(path: Path) -> bool:
+    return fnmatch.fnmatchcase(Path(path).name, MODEL_GLOB)
+
+
+def inference_dir(org_dir: Path, system: str, benchmark: str, scenario: str) -> Path:
+    return Path(org_dir) / RESULTS / system / INFERENCE / benchmark / scenario
 
 
 def system_results(org_dir: Path, system: str) -> Path:
@@ -65,17 +104,19 @@ class Scope:
     scaling: str | None = None
     benchmark: str | None = None
     log: str | None = None  # a result file's name
+    scenario: str | None = None  # inference results: the scenario (scaling is INFERENCE)
 
     def covers(self, result: "Scope") -> bool:
         """Whether a finding of this scope concerns the result (or log) `result`."""
         return (self.org == result.org
                 and all(mine is None or mine == theirs for mine, theirs in
                         ((self.system, result.system), (self.scaling, result.scaling),
-                         (self.benchmark, result.benchmark), (self.log, result.log))))
+                         (self.benchmark, result.benchmark), (self.log, result.log),
+                         (self.scenario, result.scenario))))
 
     def to_json(self) -> dict:
         return {"org": self.org, "system": self.system, "scaling": self.scaling,
-                "benchmark": self.benchmark, "log": self.log}
+                "benchmark": self.benchmark, "log": self.log, "scenario": self.scenario}
 
 
 @dataclass
@@ -89,21 +130,23 @@ class ResultFolder:
     path: Path
     logs: list[Path] = field(default_factory=list)
     scaling_factor: float | None = None  # from its scaling.json, when it has a usable one
+    scenario: str | None = None  # inference results (scaling INFERENCE): path is SCENARIO/
 
     @property
     def scope(self) -> Scope:
-        return Scope(self.org_dir.name, self.system, self.scaling, self.benchmark)
+        return Scope(self.org_dir.name, self.system, self.scaling, self.benchmark,
+                     scenario=self.scenario)
 
 
 def is_submission(folder: Path) -> bool:
-    """An org folder: results/ beside systems/, or results/<system>/{strong,weak}/."""
+    """An org folder: results/ beside systems/, or results/<system>/{strong,weak,inference}/."""
     results = Path(folder) / RESULTS
     if not results.is_dir():
         return False
     if (Path(folder) / SYSTEMS).is_dir():
         return True
     try:
-        return any((s / scaling).is_dir() for s in results.iterdir() for scaling in SCALINGS)
+        return any((s / kind).is_dir() for s in results.iterdir() for kind in RESULT_KINDS)
     except OSError:
         return False
 

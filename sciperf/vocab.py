@@ -75,6 +75,40 @@ ABORT_REASON = "reason"  # run_stop metadata key when status is aborted
 TARGET_MISSED = "target not reached"
 METHOD = "method"  # value: the method a blueprint run trains (e.g. "beta_vae"); blueprints only
 DATA_AUGMENTATION = "data_augmentation"  # value: the config's data.augmentation, where it has one
+# value: sha256 of the trained weights (training log, after run_stop; inference log: the model
+# timed). Training: reference_implementations/common/trained.py; see docs/inference.md.
+WEIGHTS_SHA256 = "weights_sha256"
+
+# -- inference (`sciperf infer`: MLPerf LoadGen; docs/inference.md) ------------------------------
+INFERENCE_SCENARIO = "inference_scenario"  # value: one of sciperf.layout.SCENARIOS
+# value: the accuracy run's quality metric over every validation sample; metadata: `metric` (the
+# benchmark's metric name), `samples`, and `sums` (the metric's sums, as LoadGen logged them)
+INFERENCE_ACCURACY = "inference_accuracy"
+INFERENCE_UNOFFICIAL = "inference_unofficial"  # value: true when the settings were shortened
+# How far below the benchmark's quality target the accuracy run may be (relative), as MLPerf
+# Inference accepts 99 % of the reference accuracy (rules.md section 8).
+INFERENCE_ACCURACY_TOLERANCE = 0.01
+# LoadGen's names of the scenarios (sciperf.layout.SCENARIOS), and its official settings (its
+# built-in mlperf.conf, `*.*`: min_duration 600 s, min_query_count 100; Offline issues one query)
+LOADGEN_SCENARIOS = {"singlestream": "SingleStream", "offline": "Offline"}
+INFERENCE_OFFICIAL_MIN_DURATION_MS = 600_000
+INFERENCE_OFFICIAL_MIN_QUERIES = {"singlestream": 100, "offline": 1}
+# Keys LoadGen writes into mlperf_log_detail.txt that the checker and the report read.
+LOADGEN_VERSION = "loadgen_version"
+EFFECTIVE_MIN_DURATION_MS = "effective_min_duration_ms"
+EFFECTIVE_MIN_QUERY_COUNT = "effective_min_query_count"
+RESULT_VALIDITY = "result_validity"
+RESULT_MIN_DURATION_MET = "result_min_duration_met"
+RESULT_MIN_QUERIES_MET = "result_min_queries_met"
+EFFECTIVE_SCENARIO = "effective_scenario"
+EFFECTIVE_TEST_MODE = "effective_test_mode"
+RESULT_P90_LATENCY_NS = "result_90.00_percentile_latency_ns"
+RESULT_P50_LATENCY_NS = "result_50.00_percentile_latency_ns"
+RESULT_P99_LATENCY_NS = "result_99.00_percentile_latency_ns"
+RESULT_MEAN_LATENCY_NS = "result_mean_latency_ns"
+RESULT_SAMPLES_PER_SECOND = "result_samples_per_second"
+RESULT_QPS = "result_qps_with_loadgen_overhead"  # SingleStream: queries (= samples) per second
+RESULT_QUERY_COUNT = "result_query_count"
 
 MANIFEST_NAME = "MANIFEST.json"
 
@@ -105,6 +139,13 @@ class Benchmark:
 
     def reached(self, value: float, target: float) -> bool:
         return value >= target if self.higher_is_better else value <= target
+
+    def inference_threshold(self, target: float,
+                            tolerance: float = INFERENCE_ACCURACY_TOLERANCE) -> float:
+        """What an inference accuracy run must reach: the target, at most `tolerance` (relative)
+        worse."""
+        margin = abs(target) * tolerance
+        return target - margin if self.higher_is_better else target + margin
 
 
 BENCHMARKS: dict[str, Benchmark] = {

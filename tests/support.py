@@ -84,14 +84,34 @@ def reference_run(benchmark: str, tmp_path: Path, data_dir: Path, *, seed: int, 
     return ReferenceRun(proc, mllog_records(result) if result.exists() else [], result, weights)
 
 
+def final_stop(records: list[dict]) -> dict:
+    """The log's run_stop record: the last record, or the one before the weights' sha256 of
+    the model the run kept (logged after run_stop, outside the timed region)."""
+    assert records, "the run left no log"
+    tail = records[:-1] if records[-1]["key"] == K.WEIGHTS_SHA256 else records
+    assert tail and tail[-1]["key"] == K.RUN_STOP, "the log must end with run_stop " \
+        f"(and, when the run kept its model, {K.WEIGHTS_SHA256})"
+    return tail[-1]
+
+
+def assert_kept_model(run: ReferenceRun) -> None:
+    """The run kept its model beside its log, and the log's weights_sha256 is the hash of the
+    weights in it (and of the weights rank 0 ended with)."""
+    from reference_implementations.common import trained
+    from sciperf import layout
+
+    logged = [r["value"] for r in run.records if r["key"] == K.WEIGHTS_SHA256]
+    assert len(logged) == 1 and run.records[-1]["key"] == K.WEIGHTS_SHA256, logged
+    _, model, _ = trained.load(layout.model_dir(run.result))
+    assert trained.weights_sha256(model) == logged[0] == run.weights["0"]
+
+
 def aborted_metadata(run: ReferenceRun, *needles: str) -> dict:
     """Assert the run failed cleanly (non-zero exit, no traceback, the log ends with run_stop
     aborted) and its reason holds every needle; return run_stop's metadata."""
     out = run.proc.stdout + run.proc.stderr
     assert run.proc.returncode != 0 and "Traceback" not in out, out[-3000:]
-    assert run.records, "the run left no log"
-    stop = run.records[-1]
-    assert stop["key"] == K.RUN_STOP, "the log must end with run_stop"
+    stop = final_stop(run.records)
     assert stop["metadata"]["status"] == K.ABORTED
     for needle in needles:
         assert needle in stop["metadata"]["reason"], stop["metadata"]["reason"]
@@ -107,8 +127,8 @@ def assert_stopped_at_first_target(records: list[dict], benchmark: str, target: 
     assert not any(bench.reached(v, target) for v in values[:-1]), \
         f"an earlier evaluation reached {target} but the run went on: {values}"
     epochs = [r["metadata"][K.EPOCH_NUM] for r in records if r["key"] == K.EPOCH_STOP]
-    assert len(epochs) == len(values) and records[-1]["key"] == K.RUN_STOP
-    assert records[-1]["metadata"]["status"] == K.SUCCESS
+    assert len(epochs) == len(values)
+    assert final_stop(records)["metadata"]["status"] == K.SUCCESS
 
 
 # -- faults injected into runs (tests/harness/test_run_faults.py) --------------------------------

@@ -104,3 +104,8 @@ def reads_by_file(offsets, indices):
         order = np.argsort(local)
         unique, inverse = np.unique(local[order], return_inverse=True)
         yield int(i), positions[order], unique, inverse
+def files_below(entries: list[Path]) -> list[Path]:
+    """The files a split's entries stand for: a file itself, or every file below an entry that
+    is a folder of files that belong together (EM denoise's noisy and clean pair)."""
+    return [p for e in map(Path, entries) for p in (sorted(e.rglob("*")) if e.is_dir() else [e])
+            if p.is_file()]

@@ -120,8 +120,9 @@ class RankLogger:
         if self.enabled:
             print(f"sciperf: {text}", file=sys.stderr, flush=True)
 
-    def finish(self, status: str, reason: str | None = None) -> bool:
-        """Write run_stop and close the log, once, from whichever thread comes first (the
+    def finish(self, status: str, reason: str | None = None, close: bool = True) -> bool:
+        """Write run_stop and (unless `close` is False: records of the finished run follow,
+        such as its weights' hash) close the log, once, from whichever thread comes first (the
         training loop, or the signal watch); False if it was already written."""
         with self._finish:
             if self.status is not None:
@@ -136,11 +137,18 @@ class RankLogger:
                 self._write("end", K.RUN_STOP, None, metadata)
             except LogWriteError:
                 pass  # the caller already reports the log's failure
-            for h in list(self._logger.handlers):
-                try:
-                    h.flush()
-                    h.close()
-                except (OSError, ValueError):
-                    pass
-                self._logger.removeHandler(h)
+            if close:
+                self.close()
             return True
+
+    def close(self) -> None:
+        """Flush and close the log (again: nothing)."""
+        if not self.enabled:
+            return
+        for h in list(self._logger.handlers):
+            try:
+                h.flush()
+                h.close()
+            except (OSError, ValueError):
+                pass
+            self._logger.removeHandler(h)

@@ -8,7 +8,6 @@ owns everything else, so all benchmarks log, time and stop the same way.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
 import os
 import re
@@ -18,13 +17,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from sciperf import layout
 from sciperf import vocab as K
 
-from . import faults
+from . import faults, trained
 from .config import Config, ConfigError, load_config
-from .data import DataError, shard_files
+from .data import DataError, files_below, shard_files
 from .manifest import verify_manifest
 from .mllogger import LogWriteError, RankLogger
 from .optim import make_optimizer
@@ -215,11 +213,7 @@ def check_local_data(cfg: Config, data, world) -> tuple[dict, str | None]:
             raise DataError(data_dir, f"no {split} files found")
         mine = shard_files(listed[split], world.rank, world.size)
         reads[split] = (mine or listed[split], mine is not None or world.size == 1)
-    # A split entry may be a folder holding files that belong together (EM denoise's noisy and
-    # clean pair): verify every file below it.
-    entries = [Path(f) for files, _ in reads.values() for f in files]
-    every_file = [p for e in entries for p in (sorted(e.rglob("*")) if e.is_dir() else [e])]
-    checksum = verify_manifest(data_dir, [f for f in every_file if f.is_file()])
+    checksum = verify_manifest(data_dir, files_below([f for fs, _ in reads.values() for f in fs]))
     checked = {split: (files, by_file, {str(f): data.check_file(f, cfg.data) for f in files})
                for split, (files, by_file) in reads.items()}
     return checked, checksum
@@ -257,13 +251,6 @@ def collective(fn, name: str):
         # Every rank raises here, after the same collective, with the same words.
         raise RunAborted(errors[0], together=True) from failure
     return result
-
-
-def weights_sha256(model) -> str:
-    h = hashlib.sha256()
-    for w in model.get_weights():
-        h.update(np.ascontiguousarray(w).tobytes())
-    return h.hexdigest()
 
 
 # -- entry point ------------------------------------------------------------------------------
@@ -339,7 +326,7 @@ def run_benchmark(benchmark: str, argv=None) -> int:
             reason, alone = f"{type(e).__name__}: {gist(e)}", True
     if alone:  # so that rank 0's log (or, without one, `sciperf run`) names the cause
         faults.post(f"rank {world.rank} failed: {reason}", f"rank-{world.rank}")
-    log.finish(status, reason if status != K.SUCCESS else None)
+    log.finish(status, reason if status != K.SUCCESS else None, close=model is None)
     if together and world.size > 1:
         # No rank exits before rank 0 has written run_stop: horovodrun stops every rank as soon
         # as one exits with an error (and "target not reached" is one).
@@ -348,10 +335,32 @@ def run_benchmark(benchmark: str, argv=None) -> int:
         hvd.allgather_object(status, name="run_end")
     if reason and status != K.SUCCESS:
         print(f"sciperf: rank {world.rank}: run aborted: {reason}", file=sys.stderr)
+    failed = status != K.SUCCESS
     if model is not None:
-        print(f"sciperf: rank {world.rank}: weights sha256 {weights_sha256(model)} "
-              f"({time.time() - started:.1f} s)", flush=True)
-    return 0 if status == K.SUCCESS else 1
+        failed = keep_model(model, cfg, log, world, started) or failed
+    return 1 if failed else 0
+
+
+def keep_model(model, cfg: Config, log: RankLogger, world, started: float) -> bool:
+    """After run_stop (outside the timed region): log the final weights' sha256 and keep the
+    model beside the log (rank 0; sciperf/layout.py `model_dir`). True if that failed."""
+    sha256 = trained.weights_sha256(model)
+    folder = layout.model_dir(cfg.run["result_file"]) if cfg.run["result_file"] else None
+    try:
+        log.event(K.WEIGHTS_SHA256, sha256)
+        if world.rank == 0 and folder is not None:
+            trained.save(model, cfg, folder, sha256)
+    except (LogWriteError, OSError) as e:
+        why = e if isinstance(e, LogWriteError) else f"{folder}: {e.strerror or e}"
+        print(f"sciperf: rank {world.rank}: error: cannot keep the model: {why}",
+              file=sys.stderr, flush=True)
+        return True
+    finally:
+        log.close()
+    kept = f", kept in {folder}" if world.rank == 0 and folder is not None else ""
+    print(f"sciperf: rank {world.rank}: weights sha256 {sha256}{kept} "
+          f"({time.time() - started:.1f} s)", flush=True)
+    return False
 
 
 # How long rank 0 waits, after a collective failed because another rank is gone, for the

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from tests.support import (REPO, aborted_metadata, assert_stopped_at_first_target,
-                           copy_without_manifest, env, generate_data, reference_run)
+                           copy_without_manifest, env, final_stop, generate_data,
+                           reference_run)
 from reference_implementations.common.config import load_config
 from sciperf import vocab as K
 
@@ -32,7 +33,7 @@ def horovod_run(tmp_path, data_dir, seed=3):
 def test_two_ranks_reach_the_target_and_the_log_is_compliant(tmp_path, tiny_data):
     proc, recs, result, sums = horovod_run(tmp_path, tiny_data)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert recs[-1]["key"] == K.RUN_STOP and recs[-1]["metadata"]["status"] == K.SUCCESS
+    assert final_stop(recs)["metadata"]["status"] == K.SUCCESS
     # Batch norm keeps per-rank statistics; the harness averages them before every evaluation,
     # so both ranks end with one model.
     assert set(sums) == {"0", "1"} and sums["0"] == sums["1"], sums

@@ -18,6 +18,7 @@ OPT_KEYS = (K.OPT_NAME, K.OPT_BASE_LR, K.OPT_LR_WARMUP_EPOCHS, K.OPT_LR_WARMUP_F
             K.OPT_LR_DECAY_BOUNDARY_EPOCHS, K.OPT_LR_DECAY_FACTOR, K.OPT_WEIGHT_DECAY, K.DROPOUT)
 BENCHMARKS = benchmarks_with_rules()
 COMMON_FILES = ("common.yaml", "closed_common.yaml", "open_common.yaml")
+INFERENCE_PREFIX = "inference_"  # inference results' rules: tests/compliance/test_inference_rules.py
 
 
 def _ins(anchor, rec):
@@ -182,7 +183,8 @@ def rules(tmp_path_factory):
 def benchmark_files(rs) -> dict[str, list]:
     """benchmark -> its rule files ({closed,open}_<b>.yaml and <b>.yaml)."""
     names = {rf.short[:-5].removeprefix("closed_").removeprefix("open_")
-             for rf in rs.files if rf.short not in COMMON_FILES}
+             for rf in rs.files if rf.short not in COMMON_FILES
+             and not rf.short.startswith(INFERENCE_PREFIX)}
     return {b: [rf for rf in rs.files if rf.short in (f"closed_{b}.yaml", f"open_{b}.yaml",
                                                       f"{b}.yaml")] for b in sorted(names)}
 

@@ -25,7 +25,7 @@ EVALS = (vocab.EVAL_ACCURACY, vocab.EVAL_ERROR)
 def oracle(path: Path) -> dict:
     """What the summary must hold, from every record the parser reads."""
     out = dict(logged=False, seeds=[], hyper={}, stop=None, division=None, org=None, scale=None,
-               batch_size=None, benchmark=None, evaluation=None)
+               batch_size=None, benchmark=None, evaluation=None, weights=None)
     last_eval = None
     for r in parse_file(path).records:
         out["logged"] = True
@@ -46,6 +46,9 @@ def oracle(path: Path) -> dict:
             out["scale"] = r.value if isinstance(r.value, str) else None
         if r.key == vocab.GLOBAL_BATCH_SIZE:
             out["batch_size"] = (r.value, r.line)
+        if (r.key == vocab.WEIGHTS_SHA256 and out["weights"] is None
+                and isinstance(r.value, str)):
+            out["weights"] = (r.value, r.line)
         if must_match(r.key) and r.key not in out["hyper"]:
             out["hyper"][r.key] = (r.value, r.line)
     return out
@@ -61,7 +64,8 @@ def fields(s) -> dict:
                 org=pair(s.submission.get(vocab.SUBMISSION_ORG)), scale=s.data_scale,
                 batch_size=pair(s.rcp_batch_size), benchmark=pair(s.rcp_benchmark),
                 evaluation=None if s.evaluation is None else (s.evaluation.metadata,
-                                                              s.evaluation.line))
+                                                              s.evaluation.line),
+                weights=pair(s.weights_sha256))
 
 
 def read(path: Path) -> dict:
@@ -96,6 +100,7 @@ def test_a_sample_of_corpus_logs(corpus):
 KEYS = [vocab.SEED, vocab.RUN_STOP, vocab.SUBMISSION_DIVISION, vocab.SUBMISSION_ORG,
         vocab.SUBMISSION_BENCHMARK, vocab.DATA_SCALE, vocab.GLOBAL_BATCH_SIZE, vocab.OPT_BASE_LR,
         "opt_name", "scheduler_t_max", vocab.DROPOUT, vocab.DATASET_CHECKSUM, *EVALS,
+        vocab.WEIGHTS_SHA256,
         vocab.RUN_START, "train_samples", "seeded", "opt", "eval_start"]
 VALUES = st.one_of(st.integers(-3, 3), st.floats(allow_nan=False, width=16), st.booleans(),
                    st.none(), st.sampled_from(["closed", "success", "aborted", "tiny", "x"]),

@@ -9,8 +9,8 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.support import (aborted_metadata, assert_stopped_at_first_target,
-                           copy_without_manifest, generate_data, reference_run, sciperf)
+from tests.support import (aborted_metadata, assert_kept_model,
+                           assert_stopped_at_first_target, copy_without_manifest, generate_data, reference_run, sciperf)
 from reference_implementations.common.config import load_config
 from reference_implementations.em_denoise import data as D
 from sciperf import vocab as K
@@ -30,8 +30,10 @@ def run(tmp_path, data_dir, ranks=2, seed=7, extra=()):
 
 @pytest.mark.slow
 def test_two_ranks_reach_the_target_and_pass_check_compliance(tmp_path, tiny_data):
-    proc, recs, result, _ = run(tmp_path, tiny_data)
+    ran = run(tmp_path, tiny_data)
+    proc, recs, result, _ = ran
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert_kept_model(ran)
     psnr = [r for r in recs if r["key"] == K.EVAL_ACCURACY]
     assert psnr and all(r["metadata"][K.METRIC_NAME] == "psnr_db" for r in psnr)
     assert {"mse", "ssim"} <= set(psnr[-1]["metadata"])

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.support import (REPO, aborted_metadata, assert_stopped_at_first_target,
-                           copy_without_manifest, env, generate_data, mllog_records,
+                           copy_without_manifest, env, final_stop, generate_data, mllog_records,
                            reference_run, sciperf)
 from reference_implementations.common.config import load_config
 from sciperf import vocab as K
@@ -42,8 +42,7 @@ def test_two_ranks_reach_the_target_with_the_whole_contract(tmp_path, tiny_data)
     keys = [r["key"] for r in recs]
     for key in CONTRACT:
         assert key in keys, f"log lacks {key}"
-    stop = recs[-1]
-    assert stop["key"] == K.RUN_STOP and stop["metadata"]["status"] == K.SUCCESS
+    assert final_stop(recs)["metadata"]["status"] == K.SUCCESS
     assert next(r["value"] for r in recs if r["key"] == K.DATA_SCALE) == "tiny"
     assert_stopped_at_first_target(recs, "cosmoflow",
                                    load_config("cosmoflow", "tiny").train["target"])

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.support import (ProcessTree, generate_data, has_record, mllog_records, sciperf,
-                           start_sciperf)
+from tests.support import (ProcessTree, final_stop, generate_data, has_record, mllog_records,
+                           sciperf, start_sciperf)
 from sciperf import vocab as K
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
@@ -45,9 +45,7 @@ def ended(proc: subprocess.Popen, tree: ProcessTree, timeout: float = 600):
 
 
 def run_stop(log: Path) -> dict:
-    recs = mllog_records(log)
-    assert recs and recs[-1]["key"] == K.RUN_STOP, f"{log} does not end with run_stop"
-    return recs[-1]["metadata"]
+    return final_stop(mllog_records(log))["metadata"]
 
 
 def one_line(out: str, needle: str) -> str:

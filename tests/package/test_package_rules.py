@@ -421,3 +421,10 @@ def test_paths_can_be_shown_relative_to_the_path_argument(tree):
     (tree.bench / "notes.txt").write_text("x")
     (d,) = check_package(tree.org, None, tree.logs(), show_as=".")
     assert d.path == f"results/{SYSTEM}/strong/{BENCH}/notes.txt"
+
+
+def test_a_runs_kept_model_is_not_stray(tree):
+    model = tree.bench / "model_0"
+    model.mkdir()
+    (model / "weights.h5").write_bytes(b"\x89HDF\r\n")
+    assert tree.check() == []
