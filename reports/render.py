@@ -18,6 +18,7 @@ from pathlib import Path
 from compliance.parser import printable
 from reports import blueprint
 from reports.schema import LIST_FIELDS, RESULT_FIELD_NAMES
+from sciperf.vocab import BENCHMARKS
 
 DIVISION_ORDER = ("closed", "open")
 MAX_DIAGNOSTICS_SHOWN = 10  # per kept-out result in the page and the Markdown; the JSON has all
@@ -141,6 +142,7 @@ def results_md(rows: list[dict], rejected: list[dict], title: str = "SciPerf res
                                  [_system_cells(r) + [r["number_of_nodes"]]
                                   + [fmt(r[f], s) for _, f, s in WEAK_COLUMNS] for r in weak])
                 out.append("")
+    out += _panels_md(rows)
     out += blueprint.comparison_md(rows)  # a blueprint's method-comparison table
     if inference:
         out += inference_md(inference)
@@ -209,6 +211,47 @@ def _diag_text(d: dict) -> str:
     return f"{d['code']} {d['message']}" + (f" ({where})" if where else "")
 
 
+# -- blueprint panels -------------------------------------------------------------------------
+
+PANEL_FORMAT = "{:.3f}"
+PANEL_HEADERS = ["Submitter", "System", "Method", STRONG_COLUMNS[0][0]]
+
+
+def panel_tables(rows: list[dict]) -> list[dict]:
+    """The domain metrics of every strong-scaling result whose benchmark scores a panel at
+    every evaluation (sciperf.vocab Benchmark.panel; a panel scored once after run_stop is the
+    method-comparison table's, reports/blueprint.py), beside its time to train: one table per
+    (division, benchmark label), with `keys` the panel's record keys and `rows` (row, [mean over the
+    result's runs of each key, None where no run logged it])."""
+    tables = []
+    for (division, label), group in _groups(rows).items():
+        bench = BENCHMARKS.get(group[0]["benchmark"])
+        results = [r for r in group if r["scaling"] == "strong" and r.get("panel")]
+        if bench is None or not bench.panel or bench.panel_after_run or not results:
+            continue
+        tables.append({"division": division, "label": label, "keys": list(bench.panel),
+                       "rows": [(r, [(r["panel"].get(k) or {}).get("mean") for k in bench.panel])
+                                for r in results]})
+    return tables
+
+
+def _panels_md(rows: list[dict]) -> list[str]:
+    out = []
+    for t in panel_tables(rows):
+        if not out:
+            out += ["## Blueprint panels", "",
+                    "The domain metrics a blueprint benchmark logs beside its quality metric "
+                    "(strong scaling): each the mean over the result's runs of its last value "
+                    "in the run.", ""]
+        out += [f"### {md_text(t['label'])}, {md_text(t['division'])} division", ""]
+        out += _md_table(PANEL_HEADERS + t["keys"],
+                         [[r["submitter"], r["system"], r["method"] or "",
+                           fmt(r["time_to_train_minutes"], STRONG_COLUMNS[0][2])]
+                          + [fmt(v, PANEL_FORMAT) for v in values] for r, values in t["rows"]])
+        out.append("")
+    return out
+
+
 # -- HTML ---------------------------------------------------------------------------------------
 
 def _description_items(desc: dict) -> list[tuple[str, str]]:
@@ -265,6 +308,8 @@ def results_html(rows: list[dict], rejected: list[dict], systems: dict, plots: d
         divisions=divisions,
         images=images,
         strong_columns=STRONG_COLUMNS,
+        panels=panel_tables(view_rows),
+        panel_format=PANEL_FORMAT,
         weak_columns=WEAK_COLUMNS,
         max_shown=MAX_DIAGNOSTICS_SHOWN,
         inference=sorted(_inference_groups(inference or []).items()),

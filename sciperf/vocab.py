@@ -74,6 +74,7 @@ ABORT_REASON = "reason"  # run_stop metadata key when status is aborted
 # target: a finished run (`sciperf run --resume` keeps it), unlike one stopped by a fault.
 TARGET_MISSED = "target not reached"
 METHOD = "method"  # value: the method a blueprint run trains (e.g. "beta_vae"); blueprints only
+DATA_AUGMENTATION = "data_augmentation"  # value: the config's data.augmentation, where it has one
 # value: sha256 of the trained weights (training log, after run_stop; inference log: the model
 # timed). Training: reference_implementations/common/trained.py; see docs/inference.md.
 WEIGHTS_SHA256 = "weights_sha256"
@@ -172,5 +173,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         *(Benchmark(name, "understanding features", EVAL_ACCURACY, DISENTANGLE_METRIC,
                     blueprint="disentangle", panel=(*DISENTANGLE_PANEL, RECONSTRUCTION_ERROR),
                     panel_after_run=DISENTANGLE_PANEL) for name in ("dsprites", "shapes3d")),
+        # Upright accuracy, accuracy per 45-degree bin of the galaxies' angle, and the share of
+        # galaxies given one class at 8 turns (reference_implementations/rotation/model.py).
+        Benchmark("rotation", "astronomy", EVAL_ACCURACY, "top1_accuracy", blueprint="rotation",
+                  panel=("upright_accuracy",
+                         *(f"angle_accuracy_{a:03d}" for a in range(0, 360, 45)),
+                         "rotation_consistency")),
     )
 }

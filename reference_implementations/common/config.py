@@ -4,7 +4,7 @@ overrides from the command line, applied in one place."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -112,3 +112,40 @@ def _apply_override(tree: dict, item: str) -> None:
         node[leaf] = yaml.safe_load(text)
     except yaml.YAMLError:
         raise ConfigError(f"override {item!r}: value is not valid YAML") from None
+
+
+def config_section(cls, raw, name: str, what: str):
+    """The config section `name` (a mapping; `what` says what it holds) as dataclass `cls`:
+    every field given and no other, a field typed tuple a [low, high] range of floats, one
+    typed int a whole number. A ConfigError names the section and the field."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{name}: missing ({what})")
+    names = {f.name for f in fields(cls)}
+    missing, unknown = names - set(raw), set(raw) - names
+    if missing or unknown:
+        raise ConfigError(f"{name}: " + "; ".join(
+            part for part in (missing and f"missing {', '.join(sorted(missing))}",
+                              unknown and f"unknown {', '.join(sorted(unknown))}") if part))
+    values = {}
+    for f in fields(cls):
+        v = raw[f.name]
+        kind = str(f.type)
+        if kind.startswith("tuple"):
+            if not (isinstance(v, list) and len(v) == 2 and v[0] <= v[1]):
+                raise ConfigError(f"{name}.{f.name}: expected [low, high], got {v!r}")
+            v = (float(v[0]), float(v[1]))
+        elif kind == "int":
+            if not isinstance(v, int):
+                raise ConfigError(f"{name}.{f.name}: expected a whole number, got {v!r}")
+        values[f.name] = v
+    return cls(**values)
+
+
+def split_counts(cfg: dict, noun: str) -> dict[str, int]:
+    """{"train": data.train_<noun>, "validation": data.validation_<noun>} of a data section."""
+    try:
+        return {"train": int(cfg[f"train_{noun}"]),
+                "validation": int(cfg[f"validation_{noun}"])}
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"data.train_{noun} and data.validation_{noun}: missing or not "
+                          "integers") from None

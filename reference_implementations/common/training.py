@@ -90,7 +90,8 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
         log.event(K.OPT_MOMENTUM, t["momentum"])
     if bench.blueprint:  # a blueprint compares methods: the log says which one it trained
         log.event(K.METHOD, cfg.model["method"])
-        for key, value in model_lib.hyperparameters(cfg).items():  # and with what settings
+        settings = getattr(model_lib, "hyperparameters", None)  # and with what settings
+        for key, value in (settings(cfg) if settings else {}).items():
             log.event(key, value)
     if "augmentation" in cfg.data:  # what was done to the training data, for the rules to see
         log.event(K.DATA_AUGMENTATION, cfg.data["augmentation"])

@@ -23,15 +23,14 @@ harness never separates a noisy file from its clean partner when it shards files
 from __future__ import annotations
 
 import math
-import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from ..common.config import ConfigError
-from ..common.data import DataError
+from ..common.config import ConfigError, config_section, split_counts
+from ..common.data import DataError, hdf5_dataset, open_hdf5, reads_by_file, written_whole
 
 NOISY_FILE = "graphene_img_noise.h5"
 CLEAN_FILE = "graphene_img_clean.h5"
@@ -69,24 +68,8 @@ class Physics:
 
     @classmethod
     def from_cfg(cls, cfg: dict) -> Physics:
-        raw = cfg.get("generator")
-        if not isinstance(raw, dict):
-            raise ConfigError("data.generator: missing (the generator's physical parameters)")
-        names = {f.name for f in fields(cls)}
-        missing, unknown = names - set(raw), set(raw) - names
-        if missing or unknown:
-            raise ConfigError("data.generator: " + "; ".join(
-                part for part in (missing and f"missing {', '.join(sorted(missing))}",
-                                  unknown and f"unknown {', '.join(sorted(unknown))}") if part))
-        values = {}
-        for f in fields(cls):
-            v = raw[f.name]
-            if f.type.startswith("tuple"):
-                if not (isinstance(v, list) and len(v) == 2 and v[0] <= v[1]):
-                    raise ConfigError(f"data.generator.{f.name}: expected [low, high], got {v!r}")
-                v = (float(v[0]), float(v[1]))
-            values[f.name] = v
-        return cls(**values)
+        return config_section(cls, cfg.get("generator"), "data.generator",
+                              "the generator's physical parameters")
 
 
 def image_size(cfg: dict) -> int:
@@ -225,20 +208,12 @@ class Generator:
 
 # -- the plug-in API ----------------------------------------------------------------------------
 
-def _split_counts(cfg: dict) -> dict[str, int]:
-    try:
-        return {"train": int(cfg["train_images"]), "validation": int(cfg["validation_images"])}
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError("data.train_images and data.validation_images: missing or not "
-                          "integers") from None
-
-
 def generate(out_dir: Path, cfg: dict, seed: int, part: int = 0, parts: int = 1) -> list[Path]:
     """Write this part's share of the four files (train and test, noisy and clean). Each file is
     written to a temporary name and renamed when complete, so an interrupted run leaves no file
     that looks whole."""
     gen = Generator(cfg)
-    counts = _split_counts(cfg)
+    counts = split_counts(cfg, "images")
     jobs = [(split, kind) for split in ("train", "validation") for kind in ("noisy", "clean")]
     written = []
     for i, (split, kind) in enumerate(jobs):
@@ -247,22 +222,16 @@ def generate(out_dir: Path, cfg: dict, seed: int, part: int = 0, parts: int = 1)
         path = Path(out_dir) / SPLIT_FOLDERS[split] / (NOISY_FILE if kind == "noisy"
                                                        else CLEAN_FILE)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
         n, size = counts[split], gen.size
-        try:
-            with h5py.File(tmp, "w") as f:
-                ds = f.create_dataset(IMAGES_KEY, shape=(n, size, size, 1), dtype="float32")
-                for start in range(0, n, _WRITE_BLOCK):
-                    stop = min(n, start + _WRITE_BLOCK)
-                    block = np.empty((stop - start, size, size, 1), dtype=np.float32)
-                    for k in range(start, stop):
-                        s = gen.sample(seed, split, k, with_noise=kind == "noisy")
-                        block[k - start, :, :, 0] = s.noisy if kind == "noisy" else s.clean
-                    ds[start:stop] = block
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # the manifest hashes every file in the folder
-            raise
-        os.replace(tmp, path)
+        with written_whole(path) as tmp, h5py.File(tmp, "w") as f:
+            ds = f.create_dataset(IMAGES_KEY, shape=(n, size, size, 1), dtype="float32")
+            for start in range(0, n, _WRITE_BLOCK):
+                stop = min(n, start + _WRITE_BLOCK)
+                block = np.empty((stop - start, size, size, 1), dtype=np.float32)
+                for k in range(start, stop):
+                    s = gen.sample(seed, split, k, with_noise=kind == "noisy")
+                    block[k - start, :, :, 0] = s.noisy if kind == "noisy" else s.clean
+                ds[start:stop] = block
         written.append(path)
     return written
 
@@ -291,19 +260,9 @@ def pair_files(split_dir: Path) -> tuple[Path, Path]:
 
 def _open_images(path: Path, size: int) -> tuple[h5py.File, h5py.Dataset]:
     """Open one file of a pair and check its `images` dataset's layout (not its values)."""
+    f = open_hdf5(path)
     try:
-        f = h5py.File(path, "r")
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except OSError as e:  # truncated, not HDF5, unreadable
-        raise DataError(path, f"cannot be read as HDF5 (truncated or corrupt?): {e}") from None
-    try:
-        if IMAGES_KEY not in f:
-            raise DataError(path, f"no dataset {IMAGES_KEY!r} (found: "
-                                  f"{', '.join(sorted(f.keys())) or 'nothing'})", key=IMAGES_KEY)
-        ds = f[IMAGES_KEY]
-        if not isinstance(ds, h5py.Dataset):
-            raise DataError(path, "is a group, expected a dataset", key=IMAGES_KEY)
+        ds = hdf5_dataset(f, path, IMAGES_KEY)
         if ds.dtype.kind not in "fiu":
             raise DataError(path, f"dtype {ds.dtype} is not numeric", key=IMAGES_KEY)
         if ds.ndim != 4 or ds.shape[1:] != (size, size, 1):
@@ -396,15 +355,10 @@ class PairReader:
         indices = np.asarray(indices, dtype=np.int64)
         x = np.empty((len(indices), self.size, self.size, 1), dtype=np.float32)
         y = np.empty_like(x)
-        which = np.searchsorted(self.offsets, indices, side="right") - 1
-        for i in np.unique(which):
-            positions = np.flatnonzero(which == i)
-            local = indices[positions] - self.offsets[i]
-            order = np.argsort(local)  # h5py reads increasing, distinct indices
-            unique, inverse = np.unique(local[order], return_inverse=True)
-            noisy, clean = self._datasets(int(i))
-            x[positions[order]] = noisy[unique][inverse]
-            y[positions[order]] = clean[unique][inverse]
+        for i, at, unique, inverse in reads_by_file(self.offsets, indices):
+            noisy, clean = self._datasets(i)
+            x[at] = noisy[unique][inverse]
+            y[at] = clean[unique][inverse]
         return normalise_noisy(x), normalise_clean(y)
 
     def close(self) -> None:

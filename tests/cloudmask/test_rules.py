@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.api import check_logs
 from reference_implementations.common.config import load_config
 from sciperf import vocab as K
-from tests.compliance.compliance_logs import shipped_table, write_shipped_run
+from tests.compliance.compliance_logs import rules_broken, shipped_table, write_shipped_run
 
 
 def test_targets_table_covers_every_scale_and_matches_the_configs():
@@ -22,11 +21,6 @@ def test_targets_table_covers_every_scale_and_matches_the_configs():
 
 def write_run(path, *, accuracy=(0.90, 0.94, 0.951), **kw):
     return write_shipped_run(path, "cloudmask", values=accuracy, **kw)
-
-
-def rules_broken(path) -> list[str]:
-    [result] = check_logs([path])
-    return sorted(d.extra.get("rule", d.code) for d in result.diagnostics)
 
 
 def test_a_reference_run_passes(tmp_path):

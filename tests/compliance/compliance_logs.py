@@ -49,8 +49,12 @@ def shipped_table(benchmark: str) -> tuple[dict, dict]:
     return s["targets"], s["checksums"]
 
 
-# Metrics bounded above (cloudmask's pixel accuracy and dsprites' MIG lie in [0, 1]).
-METRIC_MAX = {"pixel_accuracy": 1.0, "mig": 1.0}
+# The value of every panel record a test log carries where BLUEPRINT_VALUES names none.
+PANEL_VALUE = 0.5
+
+# Metrics bounded above (cloudmask's pixel accuracy, dsprites' MIG, rotation's top-1 accuracy
+# lie in [0, 1]); the others are not.
+METRIC_MAX = {"pixel_accuracy": 1.0, "mig": 1.0, "top1_accuracy": 1.0}
 
 
 def reaching_values(benchmark: str) -> tuple[float, ...]:
@@ -80,10 +84,12 @@ def benchmark_run(benchmark: str, *, division: str = "closed", scale: str = "tin
                   checksum: str = TEST_CHECKSUM, values=None,
                   status: str = K.SUCCESS) -> list[Rec]:
     """A compliant run's records, in the harness's order (reference_implementations/common/
-    training.py), with the reference config's optimizer for the scale. `values`: the quality
-    metric of each epoch (default: reaching_values, whose last reaches every scale's target)."""
+    training.py), with the reference config's optimizer (method, augmentation) for the scale.
+    `values`: the quality metric of each epoch (default: reaching_values, whose last reaches
+    every scale's target)."""
     b = K.BENCHMARKS[benchmark]
-    optimizer = load_config(benchmark, scale).train["optimizer"]
+    cfg = load_config(benchmark, scale)
+    optimizer = cfg.train["optimizer"]
     recs = [Rec("event", K.CACHE_CLEAR, True), Rec("start", K.INIT_START)]
     recs += [Rec("event", k, v) for k, v in (
         (K.SUBMISSION_BENCHMARK, benchmark), (K.SUBMISSION_ORG, "SciPerf tests"),
@@ -98,9 +104,11 @@ def benchmark_run(benchmark: str, *, division: str = "closed", scale: str = "tin
     if optimizer == "sgd":
         recs.append(Rec("event", K.OPT_MOMENTUM, 0.9))
     if b.blueprint:  # the method and its settings (the reference config's)
-        cfg = load_config(benchmark, scale)
-        recs += [Rec("event", K.METHOD, cfg.model["method"]),
-                 Rec("event", K.VAE_BETA, cfg.model["beta_vae"]["beta"])]
+        recs.append(Rec("event", K.METHOD, cfg.model["method"]))
+        if "beta_vae" in cfg.model:
+            recs.append(Rec("event", K.VAE_BETA, cfg.model["beta_vae"]["beta"]))
+    if "augmentation" in cfg.data:
+        recs.append(Rec("event", K.DATA_AUGMENTATION, cfg.data["augmentation"]))
     recs += [Rec("end", K.INIT_STOP), Rec("start", K.RUN_START)]
     for epoch, value in enumerate(reaching_values(benchmark) if values is None else values, 1):
         recs += [Rec("start", K.EPOCH_START, metadata={K.EPOCH_NUM: epoch}),
@@ -108,7 +116,8 @@ def benchmark_run(benchmark: str, *, division: str = "closed", scale: str = "tin
                  Rec("start", K.EVAL_START, metadata={K.EPOCH_NUM: epoch}),
                  Rec("event", b.metric_key, value,
                      metadata={K.EPOCH_NUM: epoch, K.METRIC_NAME: b.metric_name})]
-        recs += [Rec("event", k, BLUEPRINT_VALUES[k], metadata={K.EPOCH_NUM: epoch})
+        recs += [Rec("event", k, BLUEPRINT_VALUES.get(k, PANEL_VALUE),
+                     metadata={K.EPOCH_NUM: epoch})
                  for k in b.panel if k not in b.panel_after_run]
         recs.append(Rec("end", K.EVAL_STOP, metadata={K.EPOCH_NUM: epoch}))
     recs.append(Rec("end", K.RUN_STOP, metadata={K.STATUS: status}))
@@ -146,6 +155,14 @@ def write_shipped_run(path: Path, benchmark: str, *, division: str = "closed",
         recs = [replace(r, metadata={**r.metadata, K.METRIC_NAME: metric}) if r.key == key
                 else r for r in recs]
     return write_log(path, recs)
+
+
+def rules_broken(path: Path) -> list[str]:
+    """The ids of the rules (or the codes) one log breaks, sorted."""
+    from compliance.api import check_logs
+
+    [result] = check_logs([path])
+    return sorted(d.extra.get("rule", d.code) for d in result.diagnostics)
 
 
 def write_log(path: Path, recs: list[Rec], prefix: str = "", start_ms: int = 1_700_000_000_000,

@@ -144,9 +144,34 @@ def benchmark_cases(benchmark: str) -> dict:
     }
 
 
+def rotation_cases() -> dict:
+    """The rotation blueprint's own rules: the method and augmentation records (the closed
+    division fixes both) and the panel beside the metric (each a share in [0, 1])."""
+    out = {}
+    for division in K.DIVISIONS:
+        f = f"{division}_rotation.yaml"
+        for key, wrong in ((K.METHOD, "cnn"), (K.DATA_AUGMENTATION, "rotations8")):
+            out[f"{f}:{key}:REQ"] = (division, lambda r, k=key: drop(r, k))
+            out[f"{f}:{key}:CHECK[1]"] = (division, lambda r, k=key, w=wrong if division ==
+                                          "closed" else " ": set_value(r, k, w))
+    for key in K.BENCHMARKS["rotation"].panel:
+        out[f"rotation.yaml:{key}:REQ"] = ("closed", lambda r, k=key: drop(r, k))
+        out[f"rotation.yaml:{key}:CHECK[1]"] = ("closed", lambda r, k=key: set_meta(r, k, {}))
+        out[f"rotation.yaml:{key}:CHECK[2]"] = ("open", lambda r, k=key: set_value(r, k, 1.5))
+    return out
+
+
+# benchmark -> its rules beyond those every benchmark has (rule id -> division, edit)
+OWN_CASES = {"rotation": rotation_cases()}
+
+
+def own_keys(benchmark: str) -> set[str]:
+    return {rid.split(":")[1] for rid in OWN_CASES.get(benchmark, {})}
+
+
 def cases(benchmark: str) -> dict:
     """Every rule the benchmark's logs are checked against -> a log of it that breaks only it."""
-    return {**COMMON_CASES, **benchmark_cases(benchmark)}
+    return {**COMMON_CASES, **benchmark_cases(benchmark), **OWN_CASES.get(benchmark, {})}
 
 
 CASE_IDS = [(b, rid) for b in BENCHMARKS for rid in sorted(cases(b))]
@@ -184,11 +209,13 @@ def test_every_rule_has_a_case(rules, benchmark):
 
 def test_the_benchmarks_rule_files_have_the_same_rules(rules):
     """The three files of each benchmark differ only in names, tables and bounds: the same rule
-    ids once the benchmark's name and metric key are abstracted away."""
+    ids once the benchmark's name and metric key are abstracted away (and its own rules, those
+    of OWN_CASES, set aside)."""
     def shape(benchmark):
         b = K.BENCHMARKS[benchmark]
         return sorted(rid.replace(benchmark, "B").replace(b.metric_key, "M")
-                      for rf in benchmark_files(rules)[benchmark] for rid in rf.rule_ids())
+                      for rf in benchmark_files(rules)[benchmark] for rid in rf.rule_ids()
+                      if rid.split(":")[1] not in own_keys(benchmark))
     first, *others = BENCHMARKS
     for b in others:
         assert shape(b) == shape(first), b

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.api import check_logs
 from reference_implementations.common.config import load_config
 from sciperf import vocab as K
-from tests.compliance.compliance_logs import shipped_table, write_shipped_run
+from tests.compliance.compliance_logs import rules_broken, shipped_table, write_shipped_run
 
 
 def test_targets_table_covers_every_scale_and_matches_the_configs():
@@ -32,11 +31,6 @@ def test_recorded_tiny_checksum_is_what_the_generator_writes(tmp_path):
 
 def write_run(path, *, psnr=(18.0, 20.5, 21.7), **kw):
     return write_shipped_run(path, "em_denoise", values=psnr, **kw)
-
-
-def rules_broken(path) -> list[str]:
-    [result] = check_logs([path])
-    return sorted(d.extra.get("rule", d.code) for d in result.diagnostics)
 
 
 def test_a_reference_run_passes(tmp_path):
