@@ -9,7 +9,7 @@ import pytest
 
 from reference_implementations.common.config import load_config
 from sciperf import vocab as K
-from tests.support import final_stop, (aborted_metadata, copy_without_manifest, generate_data,
+from tests.support import (aborted_metadata, final_stop, copy_without_manifest, generate_data,
                            reference_run, sciperf)
 
 pytestmark = pytest.mark.distributed
