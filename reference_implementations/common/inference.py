@@ -490,10 +490,7 @@ def main(argv=None) -> int:
         outcome = infer(a.model, a.scenario, out, data_dir=a.data_dir, org=a.org,
                         system=a.system, accuracy_only=a.accuracy, quick=a.quick,
                         batch_size=a.batch_size, benchmark=a.benchmark)
-    except (ModelError, DataError, InferError) as e:
-        print(f"sciperf infer: error: {e}", file=sys.stderr)
-        return 2
-    except LogWriteError as e:
+    except (ModelError, DataError, InferError, LogWriteError) as e:
         print(f"sciperf infer: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:

@@ -122,9 +122,10 @@ class RankLogger:
 
     def finish(self, status: str, reason: str | None = None, close: bool = True) -> bool:
         """Write run_stop, once, from whichever thread comes first (the training loop, or the
-        signal watch), and close the log; with `close` False the log is flushed and stays open
-        for what the finished run logs after its clock stopped (its weights' hash, a
-        blueprint's panel) until close(). False if run_stop was already written."""
+        signal watch), and close the log; with `close` False it stays open for what the finished
+        run logs after its clock stopped (its weights' hash, a blueprint's panel) until
+        close(). Every record is already out when written (stdout's handler flushes each one,
+        the result file is written with os.write). False if run_stop was already written."""
         with self._finish:
             if self.status is not None:
                 return False
@@ -140,12 +141,6 @@ class RankLogger:
                 pass  # the caller already reports the log's failure
             if close:
                 self.close()
-            else:
-                for h in self._logger.handlers:
-                    try:
-                        h.flush()
-                    except (OSError, ValueError):
-                        pass
             return True
 
     def close(self) -> None:

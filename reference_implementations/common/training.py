@@ -398,7 +398,8 @@ def run_benchmark(benchmark: str, argv=None) -> int:
 
 def keep_model(model, cfg: Config, log: RankLogger, world, started: float) -> bool:
     """After run_stop (outside the timed region): log the final weights' sha256 and keep the
-    model beside the log (rank 0; sciperf/layout.py `model_dir`). True if that failed."""
+    model beside the log (rank 0; sciperf/layout.py `model_dir`). True if that failed. The
+    caller closes the log."""
     sha256 = trained.weights_sha256(model)
     folder = layout.model_dir(cfg.run["result_file"]) if cfg.run["result_file"] else None
     try:
@@ -410,8 +411,6 @@ def keep_model(model, cfg: Config, log: RankLogger, world, started: float) -> bo
         print(f"sciperf: rank {world.rank}: error: cannot keep the model: {why}",
               file=sys.stderr, flush=True)
         return True
-    finally:
-        log.close()
     kept = f", kept in {folder}" if world.rank == 0 and folder is not None else ""
     print(f"sciperf: rank {world.rank}: weights sha256 {sha256}{kept} "
           f"({time.time() - started:.1f} s)", flush=True)
