@@ -247,7 +247,8 @@ def results_html(rows: list[dict], rejected: list[dict], systems: dict, plots: d
         v["description"] = descriptions.get((r["org"], r["system_id"]), [])
         v["search"] = " ".join(str(r[k]) for k in (
             "submitter", "org", "system", "system_id", "division", "availability", "benchmark",
-            "host_processor_model_name", "accelerator_model_name", "framework") if r[k]).lower()
+            "method", "host_processor_model_name", "accelerator_model_name", "framework")
+            if r[k]).lower()
         view_rows.append(v)
     labels = sorted({v["label"] for v in view_rows})
     divisions = sorted({r["division"] for r in rows}, key=_division_key)

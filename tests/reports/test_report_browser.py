@@ -199,6 +199,9 @@ def test_the_comparison_filters_with_the_page(blueprint_page):
     assert {m for _, m, _ in _comparison_order(page)} == {"dip_vae_ii"}
     assert page.text_content(f'[data-count-for="{COMPARISON}"]') == "2 of 4 row(s) shown"
     _reset(page)
+    page.fill("#text-filter", "BETA_VAE")  # the method is searched too
+    assert [m for _, m, _ in _comparison_order(page)] == ["beta_vae", "beta_vae"]
+    _reset(page)
     assert len(_comparison_order(page)) == 4
     natural = page.eval_on_selector_all(".panel-plot img", "imgs => imgs.map(i => i.naturalWidth)")
     assert len(natural) == 1 and natural[0] > 0  # the panel per method, beside the table
