@@ -114,8 +114,8 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
     # (during the previous epoch's evaluation, thanks to the prefetch), and every pass is
     # reshuffled from the seeded stream of the run seed (and the rank, where ranks read their
     # own files). `take` keeps every epoch at the step count all ranks share.
-    train_ds = (shards["train"].dataset(data, cfg, world, shuffle_seed=seed)
-                .take(steps).repeat(t["max_epochs"]).prefetch(tf.data.AUTOTUNE))
+    train_ds = without_autotune(shards["train"].dataset(data, cfg, world, shuffle_seed=seed)
+                                .take(steps).repeat(t["max_epochs"]).prefetch(tf.data.AUTOTUNE))
     log.end(K.INIT_STOP)
 
     log.start(K.RUN_START)
@@ -138,7 +138,7 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
         average_statistics(model)
         sums: dict[str, float] = {}
         rows: list[dict] = []
-        for x, y in shards["validation"].dataset(data, cfg, world):
+        for x, y in without_autotune(shards["validation"].dataset(data, cfg, world)):
             y, out = y.numpy(), tf.nest.map_structure(lambda a: a.numpy(), predict(x))
             for k, v in model_lib.eval_sums(y, out).items():
                 sums[k] = sums.get(k, 0.0) + float(v)
@@ -187,6 +187,18 @@ def train(cfg: Config, log: RankLogger, world, data, model_lib):
             for k in bench.panel_after_run) + f" ({time.monotonic() - start:.1f} s)")
 
     return outcome[0], outcome[1], model, after_run if bench.panel_after_run and last else None
+
+
+def without_autotune(ds):
+    """The dataset without tf.data's autotuning thread. Deleting an iterator waits for that
+    thread's current sleep, which doubles up to 60 s (TF 2.15): the end of `fit` waited 25-40 s
+    inside the timed region in about half the runs. Without it, AUTOTUNE parallelism is the
+    core count and AUTOTUNE prefetch buffers tune themselves (`legacy_autotune`)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def average_statistics(model) -> None:
