@@ -5,7 +5,10 @@
 * strong scaling: one panel per benchmark, time to train against the accelerators a result
   used (log-log, the picture HPC readers look for; CPU-only systems at their processor count);
 * throughput: one panel per benchmark, a bar per system (weak scaling, models per minute);
-* a blueprint's panel per method (reports/blueprint.py).
+* a blueprint's panel per method (reports/blueprint.py);
+* inference: one panel per benchmark and scenario, a bar per checked inference result
+  (SingleStream p90 latency in ms, Offline samples/s), unofficial ones (shortened settings)
+  hatched and named so.
 
 Every system is named in full: a figure is as wide as its longest label needs.
 """
@@ -32,7 +35,14 @@ BAR_PLOTS = {
     "weak_throughput.png": ("weak", "models_per_minute", "throughput (models per minute, higher is better)", False),
 }
 SCALING_PLOT = "strong_scaling.png"
+INFERENCE_PLOT = "inference.png"
 PLOTS = (*BAR_PLOTS, SCALING_PLOT)
+INFERENCE_SCORES = {
+    # scenario: (value field, axis label, log axis)
+    "singlestream": ("p90_latency_ms", "SingleStream p90 latency (ms, lower is better)", True),
+    "offline": ("samples_per_second", "Offline throughput (samples/s, higher is better)", False),
+}
+UNOFFICIAL = "unofficial (shortened settings)"
 _DIVISION_COLOURS = {"closed": "#1f77b4", "open": "#ff7f0e"}
 
 
@@ -112,6 +122,72 @@ def bar_figure(rows: list[dict], scaling: str, field: str, xlabel: str,
                                for d in present], fontsize=7, loc="lower right",
                       bbox_to_anchor=(1.0, 1.0), ncols=len(present), frameon=False)
             first = False
+    return fig
+
+
+def inference_png(rows: list[dict]) -> bytes | None:
+    fig = inference_figure(rows)
+    return None if fig is None else _png(fig)
+
+
+def inference_figure(rows: list[dict]) -> Figure | None:
+    """The checked inference results (reports/inference.py rows): a panel per benchmark (and
+    data scale) and scenario, a bar per result named in full (colour: division; hatched and
+    marked in its name: unofficial)."""
+    panels: dict[tuple, list[dict]] = {}
+    for r in rows:
+        score = INFERENCE_SCORES.get(r["scenario"])
+        if score is not None and isinstance(r.get(score[0]), (int, float)) and r[score[0]] > 0:
+            panels.setdefault((benchmark_label(r), r["scenario"]), []).append(r)
+    if not panels:
+        return None
+    labels = {id(r): f"{_bar_label(r)} ({r['division']}"
+                     + (", unofficial)" if r["unofficial"] else ")")
+              for group in panels.values() for r in group}
+    left_in = 0.15 + CHAR_IN * max(len(t) for t in labels.values())
+    width_in = left_in + PLOT_WIDTH_IN + 0.45
+    heights = [len(v) * BAR_IN + PANEL_PAD_IN for v in panels.values()]
+    total_in = sum(heights) + 0.2
+    fig = Figure(figsize=(width_in, total_in), dpi=100)
+    FigureCanvasAgg(fig)
+    top_in = 0.1
+    for i, (h, ((label, scenario), group)) in enumerate(zip(heights, sorted(panels.items()))):
+        field, xlabel, log = INFERENCE_SCORES[scenario]
+        plot_h = h - PANEL_PAD_IN
+        ax = fig.add_axes((left_in / width_in, 1 - (top_in + 0.35 + plot_h) / total_in,
+                           PLOT_WIDTH_IN / width_in, plot_h / total_in))
+        top_in += h
+        group = sorted(group, key=lambda r: r[field], reverse=not log)  # best at the top
+        ys = list(range(len(group)))
+        values = [r[field] for r in group]
+        bars = ax.barh(ys, values, height=0.7, edgecolor="white",
+                       color=[_DIVISION_COLOURS.get(r["division"], "#7f7f7f") for r in group])
+        for bar, r in zip(bars, group):
+            if r["unofficial"]:
+                bar.set_hatch("//")
+        ax.set_yticks(ys, [labels[id(r)] for r in group], fontsize=8)
+        ax.set_ylim(len(group) - 0.5, -0.5)
+        if log:
+            ax.set_xscale("log")
+            lo, hi = _decade_at_least(min(values) / 1.6, max(values) * 2.2)
+            _fixed_log_ticks(ax.xaxis, lo, hi)
+            ax.set_xlim(lo, hi)
+        else:
+            ax.set_xlim(0, max(values) * 1.18)
+        ax.tick_params(axis="x", labelsize=7)
+        for y, v in zip(ys, values):
+            ax.text(v, y, f" {v:.4g}", va="center", fontsize=7)
+        ax.set_title(f"{label}, {scenario}", fontsize=10, loc="left")
+        ax.set_xlabel(xlabel, fontsize=8)
+        if i == 0:
+            divisions = sorted({r["division"] for g in panels.values() for r in g})
+            handles = [Patch(color=_DIVISION_COLOURS.get(d, "#7f7f7f"), label=d)
+                       for d in divisions]
+            if any(r["unofficial"] for g in panels.values() for r in g):
+                handles.append(Patch(facecolor="#7f7f7f", edgecolor="white", hatch="//",
+                                     label=UNOFFICIAL))
+            ax.legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                      ncols=len(handles), frameon=False)
     return fig
 
 
@@ -212,8 +288,10 @@ def _wanted(rows: list[dict]) -> list[str]:
     return wanted
 
 
-def render_plots(rows: list[dict], jobs: int = 1) -> dict[str, bytes]:
-    """File name -> PNG bytes, for the plots that have data. With `jobs` > 1 the plots are
+def render_plots(rows: list[dict], jobs: int = 1,
+                 inference: list[dict] | None = None) -> dict[str, bytes]:
+    """File name -> PNG bytes, for the plots that have data (`inference`: the checked
+    inference rows, drawn here after the others). With `jobs` > 1 the plots are
     drawn at the same time, in processes forked from this one (matplotlib is imported once,
     here, and inherited)."""
     wanted = _wanted(rows)
@@ -224,4 +302,7 @@ def render_plots(rows: list[dict], jobs: int = 1) -> dict[str, bytes]:
             pngs = [_plot((rows, wanted[0])), *pending.get()]
     else:
         pngs = [_plot((rows, name)) for name in wanted]
+    if inference:
+        wanted.append(INFERENCE_PLOT)
+        pngs.append(inference_png(inference))
     return {name: png for name, png in zip(wanted, pngs) if png is not None}
