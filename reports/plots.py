@@ -81,18 +81,35 @@ def bar_figure(rows: list[dict], scaling: str, field: str, xlabel: str,
     for r in rows:
         panels.setdefault(benchmark_label(r), []).append(r)
     labels = {id(r): f"{_bar_label(r)} ({r['division']})" for r in rows}
+    fig, drawn = _bar_panels([(label, group, field, xlabel, log)
+                              for label, group in sorted(panels.items())], labels)
+    handles = _division_handles(rows)
+    drawn[0][0].legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                       ncols=len(handles), frameon=False)
+    return fig
+
+
+def _division_handles(rows: list[dict]) -> list[Patch]:
+    return [Patch(color=_DIVISION_COLOURS.get(d, "#7f7f7f"), label=d)
+            for d in sorted({r["division"] for r in rows})]
+
+
+def _bar_panels(panels: list[tuple], labels: dict) -> tuple[Figure, list[tuple]]:
+    """Panels of horizontal bars stacked top to bottom, each (title, rows, value field, axis
+    label, log axis): a bar per row named labels[id(row)] (colour: division), the best at the
+    top, its value beside it. Returns the figure and each panel's (axes, rows as drawn, bars)."""
     # Axes are placed by hand (inches -> figure fractions): matplotlib's layout engines measure
     # every tick label and cost more than the drawing itself. The labels get the width they
     # need, so no name is cut.
     left_in = 0.15 + CHAR_IN * max(len(t) for t in labels.values())
     width_in = left_in + PLOT_WIDTH_IN + 0.45
-    heights = [len(v) * BAR_IN + PANEL_PAD_IN for v in panels.values()]
+    heights = [len(group) * BAR_IN + PANEL_PAD_IN for _, group, *_ in panels]
     total_in = sum(heights) + 0.2
     fig = Figure(figsize=(width_in, total_in), dpi=100)
     FigureCanvasAgg(fig)
     top_in = 0.1
-    first = True
-    for h, (label, group) in zip(heights, sorted(panels.items())):
+    drawn = []
+    for h, (title, group, field, xlabel, log) in zip(heights, panels):
         plot_h = h - PANEL_PAD_IN
         ax = fig.add_axes((left_in / width_in, 1 - (top_in + 0.35 + plot_h) / total_in,
                            PLOT_WIDTH_IN / width_in, plot_h / total_in))
@@ -101,7 +118,7 @@ def bar_figure(rows: list[dict], scaling: str, field: str, xlabel: str,
         ys = list(range(len(group)))
         values = [r[field] for r in group]
         colours = [_DIVISION_COLOURS.get(r["division"], "#7f7f7f") for r in group]
-        ax.barh(ys, values, height=0.7, color=colours)
+        bars = ax.barh(ys, values, height=0.7, color=colours)
         ax.set_yticks(ys, [labels[id(r)] for r in group], fontsize=8)
         ax.set_ylim(len(group) - 0.5, -0.5)  # first bar on top
         if log:
@@ -114,15 +131,10 @@ def bar_figure(rows: list[dict], scaling: str, field: str, xlabel: str,
         ax.tick_params(axis="x", labelsize=7)
         for y, v in zip(ys, values):
             ax.text(v, y, f" {v:.3g}", va="center", fontsize=7)
-        ax.set_title(label, fontsize=10, loc="left")
+        ax.set_title(title, fontsize=10, loc="left")
         ax.set_xlabel(xlabel, fontsize=8)
-        if first:
-            present = sorted({r["division"] for r in rows})
-            ax.legend(handles=[Patch(color=_DIVISION_COLOURS.get(d, "#7f7f7f"), label=d)
-                               for d in present], fontsize=7, loc="lower right",
-                      bbox_to_anchor=(1.0, 1.0), ncols=len(present), frameon=False)
-            first = False
-    return fig
+        drawn.append((ax, group, bars))
+    return fig, drawn
 
 
 def inference_png(rows: list[dict]) -> bytes | None:
@@ -141,53 +153,21 @@ def inference_figure(rows: list[dict]) -> Figure | None:
             panels.setdefault((benchmark_label(r), r["scenario"]), []).append(r)
     if not panels:
         return None
+    shown = [r for group in panels.values() for r in group]
     labels = {id(r): f"{_bar_label(r)} ({r['division']}"
-                     + (", unofficial)" if r["unofficial"] else ")")
-              for group in panels.values() for r in group}
-    left_in = 0.15 + CHAR_IN * max(len(t) for t in labels.values())
-    width_in = left_in + PLOT_WIDTH_IN + 0.45
-    heights = [len(v) * BAR_IN + PANEL_PAD_IN for v in panels.values()]
-    total_in = sum(heights) + 0.2
-    fig = Figure(figsize=(width_in, total_in), dpi=100)
-    FigureCanvasAgg(fig)
-    top_in = 0.1
-    for i, (h, ((label, scenario), group)) in enumerate(zip(heights, sorted(panels.items()))):
-        field, xlabel, log = INFERENCE_SCORES[scenario]
-        plot_h = h - PANEL_PAD_IN
-        ax = fig.add_axes((left_in / width_in, 1 - (top_in + 0.35 + plot_h) / total_in,
-                           PLOT_WIDTH_IN / width_in, plot_h / total_in))
-        top_in += h
-        group = sorted(group, key=lambda r: r[field], reverse=not log)  # best at the top
-        ys = list(range(len(group)))
-        values = [r[field] for r in group]
-        bars = ax.barh(ys, values, height=0.7, edgecolor="white",
-                       color=[_DIVISION_COLOURS.get(r["division"], "#7f7f7f") for r in group])
+                     + (", unofficial)" if r["unofficial"] else ")") for r in shown}
+    fig, drawn = _bar_panels([(f"{label}, {scenario}", group, *INFERENCE_SCORES[scenario])
+                              for (label, scenario), group in sorted(panels.items())], labels)
+    for _, group, bars in drawn:
         for bar, r in zip(bars, group):
             if r["unofficial"]:
-                bar.set_hatch("//")
-        ax.set_yticks(ys, [labels[id(r)] for r in group], fontsize=8)
-        ax.set_ylim(len(group) - 0.5, -0.5)
-        if log:
-            ax.set_xscale("log")
-            lo, hi = _decade_at_least(min(values) / 1.6, max(values) * 2.2)
-            _fixed_log_ticks(ax.xaxis, lo, hi)
-            ax.set_xlim(lo, hi)
-        else:
-            ax.set_xlim(0, max(values) * 1.18)
-        ax.tick_params(axis="x", labelsize=7)
-        for y, v in zip(ys, values):
-            ax.text(v, y, f" {v:.4g}", va="center", fontsize=7)
-        ax.set_title(f"{label}, {scenario}", fontsize=10, loc="left")
-        ax.set_xlabel(xlabel, fontsize=8)
-        if i == 0:
-            divisions = sorted({r["division"] for g in panels.values() for r in g})
-            handles = [Patch(color=_DIVISION_COLOURS.get(d, "#7f7f7f"), label=d)
-                       for d in divisions]
-            if any(r["unofficial"] for g in panels.values() for r in g):
-                handles.append(Patch(facecolor="#7f7f7f", edgecolor="white", hatch="//",
-                                     label=UNOFFICIAL))
-            ax.legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
-                      ncols=len(handles), frameon=False)
+                bar.set(hatch="//", edgecolor="white")
+    handles = _division_handles(shown)
+    if any(r["unofficial"] for r in shown):
+        handles.append(Patch(facecolor="#7f7f7f", edgecolor="white", hatch="//",
+                             label=UNOFFICIAL))
+    drawn[0][0].legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                       ncols=len(handles), frameon=False)
     return fig
 
 
