@@ -433,7 +433,11 @@ def infer(model_dir: Path, scenario: str, out_dir: Path, *, data_dir: Path | Non
                     out_dir / layout.ACCURACY)
         total = read_accuracy_log(out_dir / layout.ACCURACY / layout.LOADGEN_ACCURACY,
                                   sut.response_layout, samples.count)
-        value, extras = model_lib.eval_finalize(total)
+        try:
+            value, extras = model_lib.eval_finalize(total)
+        except (ValueError, KeyError, ZeroDivisionError) as e:  # e.g. rotation: an empty bin
+            raise InferError(f"{samples.data_dir}: the validation split cannot be scored "
+                             f"({type(e).__name__}: {e})") from None
         target = float(cfg.train["target"])
         outcome.accuracy = float(value)
         outcome.threshold = bench.inference_threshold(target)

@@ -283,6 +283,20 @@ def test_runs_that_cannot_be_made_exit_2(tmp_path, capsys, em, case):
     assert code == 2 and needle in err, err
 
 
+def test_a_split_that_cannot_be_scored_exits_2(tmp_path, capsys, em, monkeypatch):
+    """The metric undefined on the split (rotation: no galaxy in an angle bin of a small
+    --data-dir) is a run that cannot be made, said in a line, not a traceback."""
+    from reference_implementations.em_denoise import model as em_model
+
+    def undefined(total):
+        raise ValueError("no validation galaxy has an angle in [0, 45) degrees")
+    monkeypatch.setattr(em_model, "eval_finalize", undefined)
+    folder, _ = kept_model(tmp_path, "em_denoise", em)
+    code, out, err = infer(capsys, "em_denoise", "--model", folder, "--scenario", "offline",
+                           "--out", tmp_path / "out", "--accuracy", "--quick")
+    assert code == 2 and "cannot be scored" in err and "[0, 45)" in err, err
+
+
 def test_read_accuracy_log_needs_every_sample(tmp_path):
     path = tmp_path / layout.LOADGEN_ACCURACY
     sums = inference.ResponseLayout({"a": 0.0, "b": 0.0}, {})
