@@ -2,8 +2,8 @@
 
 Scores every submission tree under the ROOTs after running the compliance and package checks,
 and writes DIR/results.csv, results.json, rejected.json, results.md, index.html and the plots
-(time_to_train.png, strong_scaling.png, weak_throughput.png), all at once: DIR holds either the
-previous report or this one, never a mix.
+(time_to_train.png, strong_scaling.png, weak_throughput.png, blueprint_panel.png), all at
+once: DIR holds either the previous report or this one, never a mix.
 
 Exit status: 0 the report was written (results kept out of the tables are part of the report,
 listed in rejected.json); 2 the report could not be made (bad arguments, no submission found,
@@ -65,7 +65,7 @@ def write_report(report, out: Path, roots: list[str], title: str, jobs: int = 1
     """Write every output of `report` into `out` (the plots drawn in `jobs` processes) whole or
     not at all: into a new folder beside it, put in its place at the end (the previous report
     stays whole if this one is interrupted or fails). Returns name -> path."""
-    from reports import render
+    from reports import blueprint, render
     from reports.plots import render_plots
 
     out = Path(out)
@@ -76,8 +76,9 @@ def write_report(report, out: Path, roots: list[str], title: str, jobs: int = 1
     try:
         plots = render_plots(report.results, jobs, report.inference)
         files: dict[str, str | bytes] = dict(plots)
-        files["results.csv"] = render.results_csv(report.results)
-        files["results.json"] = render.to_json(report.results)
+        results = blueprint.placed(report.results)  # each result's place in its comparison
+        files["results.csv"] = render.results_csv(results)
+        files["results.json"] = render.to_json(results)
         files["rejected.json"] = render.to_json(report.rejected)
         files["results.md"] = render.results_md(report.results, report.rejected, title,
                                                 report.inference)

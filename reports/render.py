@@ -18,7 +18,6 @@ from pathlib import Path
 from compliance.parser import printable
 from reports import blueprint
 from reports.schema import LIST_FIELDS, RESULT_FIELD_NAMES
-from sciperf.vocab import BENCHMARKS
 
 DIVISION_ORDER = ("closed", "open")
 MAX_DIAGNOSTICS_SHOWN = 10  # per kept-out result in the page and the Markdown; the JSON has all
@@ -142,7 +141,6 @@ def results_md(rows: list[dict], rejected: list[dict], title: str = "SciPerf res
                                  [_system_cells(r) + [r["number_of_nodes"]]
                                   + [fmt(r[f], s) for _, f, s in WEAK_COLUMNS] for r in weak])
                 out.append("")
-    out += _panels_md(rows)
     out += blueprint.comparison_md(rows)  # a blueprint's method-comparison table
     if inference:
         out += inference_md(inference)
@@ -211,47 +209,6 @@ def _diag_text(d: dict) -> str:
     return f"{d['code']} {d['message']}" + (f" ({where})" if where else "")
 
 
-# -- blueprint panels -------------------------------------------------------------------------
-
-PANEL_FORMAT = "{:.3f}"
-PANEL_HEADERS = ["Submitter", "System", "Method", STRONG_COLUMNS[0][0]]
-
-
-def panel_tables(rows: list[dict]) -> list[dict]:
-    """The domain metrics of every strong-scaling result whose benchmark scores a panel at
-    every evaluation (sciperf.vocab Benchmark.panel; a panel scored once after run_stop is the
-    method-comparison table's, reports/blueprint.py), beside its time to train: one table per
-    (division, benchmark label), with `keys` the panel's record keys and `rows` (row, [mean over the
-    result's runs of each key, None where no run logged it])."""
-    tables = []
-    for (division, label), group in _groups(rows).items():
-        bench = BENCHMARKS.get(group[0]["benchmark"])
-        results = [r for r in group if r["scaling"] == "strong" and r.get("panel")]
-        if bench is None or not bench.panel or bench.panel_after_run or not results:
-            continue
-        tables.append({"division": division, "label": label, "keys": list(bench.panel),
-                       "rows": [(r, [(r["panel"].get(k) or {}).get("mean") for k in bench.panel])
-                                for r in results]})
-    return tables
-
-
-def _panels_md(rows: list[dict]) -> list[str]:
-    out = []
-    for t in panel_tables(rows):
-        if not out:
-            out += ["## Blueprint panels", "",
-                    "The domain metrics a blueprint benchmark logs beside its quality metric "
-                    "(strong scaling): each the mean over the result's runs of its last value "
-                    "in the run.", ""]
-        out += [f"### {md_text(t['label'])}, {md_text(t['division'])} division", ""]
-        out += _md_table(PANEL_HEADERS + t["keys"],
-                         [[r["submitter"], r["system"], r["method"] or "",
-                           fmt(r["time_to_train_minutes"], STRONG_COLUMNS[0][2])]
-                          + [fmt(v, PANEL_FORMAT) for v in values] for r, values in t["rows"]])
-        out.append("")
-    return out
-
-
 # -- HTML ---------------------------------------------------------------------------------------
 
 def _description_items(desc: dict) -> list[tuple[str, str]]:
@@ -290,12 +247,15 @@ def results_html(rows: list[dict], rejected: list[dict], systems: dict, plots: d
         v["description"] = descriptions.get((r["org"], r["system_id"]), [])
         v["search"] = " ".join(str(r[k]) for k in (
             "submitter", "org", "system", "system_id", "division", "availability", "benchmark",
-            "host_processor_model_name", "accelerator_model_name", "framework") if r[k]).lower()
+            "method", "host_processor_model_name", "accelerator_model_name", "framework")
+            if r[k]).lower()
         view_rows.append(v)
     labels = sorted({v["label"] for v in view_rows})
     divisions = sorted({r["division"] for r in rows}, key=_division_key)
     images = [(name, "data:image/png;base64," + base64.b64encode(png).decode("ascii"))
               for name, png in plots.items()]
+    # The panel per method is shown beside the comparison tables, not among the other plots.
+    panel_plot = next((img for img in images if img[0] == blueprint.PANEL_PLOT), None)
     return page_template().render(
         title=title,
         gated=gated,
@@ -306,10 +266,12 @@ def results_html(rows: list[dict], rejected: list[dict], systems: dict, plots: d
         rejected=rejected,
         labels=labels,
         divisions=divisions,
-        images=images,
+        images=[img for img in images if img is not panel_plot],
         strong_columns=STRONG_COLUMNS,
-        panels=panel_tables(view_rows),
-        panel_format=PANEL_FORMAT,
+        comparison=blueprint.comparison(view_rows),
+        comparison_format=blueprint.CELL_FORMAT,
+        best_text=blueprint.best_text,
+        panel_plot=panel_plot,
         weak_columns=WEAK_COLUMNS,
         max_shown=MAX_DIAGNOSTICS_SHOWN,
         inference=sorted(_inference_groups(inference or []).items()),

@@ -37,6 +37,7 @@ RESULT_FIELDS: list[tuple[str, str, str]] = [
     ("time_to_train_all_minutes", "number or null", "weak: earliest `run_start` to latest `run_stop` of those runs, minutes"),
     ("models_per_minute", "number or null", "weak: `number_of_models / time_to_train_all_minutes`"),
     ("panel", "object or null", "blueprints: each panel metric's `mean` over the runs that log it, its `spread` (max - min) and `runs`, by the metric's record key"),
+    ("comparison", "object or null", "blueprints: the result's place in its blueprint's method-comparison table (strong scaling, with a panel): `blueprint`, `column` (0-based: the table's columns are these rows in that order, its metric rows their `panel` keys), `label` (the column's header: dataset, method, system) and `best` (the panel keys whose best value of the table this result holds, ties included: lowest `reconstruction_error`, highest otherwise); null for other results"),
     ("path", "string", "the result folder, as found under the ROOT argument"),
 ]
 RESULT_FIELD_NAMES = [f[0] for f in RESULT_FIELDS]

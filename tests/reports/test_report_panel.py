@@ -1,6 +1,7 @@
-"""A blueprint benchmark's panel (sciperf.vocab Benchmark.panel: rotation's upright accuracy,
-per-45-degree accuracy and rotation consistency) beside the time to train, in results.json,
-results.md and index.html; benchmarks without a panel get no panel table."""
+"""A blueprint benchmark's panel logged at every evaluation (sciperf.vocab Benchmark.panel:
+rotation's upright accuracy, per-45-degree accuracy and rotation consistency) beside the time to
+train, in results.json, results.md and index.html, in the blueprint's method-comparison table;
+benchmarks without a panel get none."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import json
 import pytest
 
 from reports.aggregate import build_report
-from reports.render import panel_tables, results_html, results_md, to_json
+from reports import blueprint
+from reports.render import results_html, results_md, to_json
 from sciperf.vocab import BENCHMARKS
 from tests.reports.report_helpers import SYSTEM_FIELDS, rec
 
@@ -45,6 +47,8 @@ def _report(tmp_path):
 
 
 def test_the_panel_means_reach_every_output(tmp_path):
+    """The rotation blueprint's panel is tabulated in one place: its method-comparison table
+    (reports/blueprint.py), with the time to train, as the disentangle blueprint's is."""
     rep = _report(tmp_path)
     rotation = next(r for r in rep.results if r["benchmark"] == "rotation")
     expected = {k: pytest.approx((0.9 + 0.6 + 0.3 + 0.01 * j) / 3) for j, k in enumerate(PANEL)}
@@ -53,24 +57,28 @@ def test_the_panel_means_reach_every_output(tmp_path):
     assert json.loads(to_json(rep.results))[rep.results.index(rotation)]["panel"][
         "rotation_consistency"]["runs"] == 3
 
-    (table,) = panel_tables(rep.results)  # cosmoflow has no panel
-    assert (table["label"], table["division"], table["keys"]) == ("rotation (tiny)", "closed",
-                                                                   list(PANEL))
-    ((row, values),) = table["rows"]
-    assert row is rotation and values == [means[k] for k in PANEL]
+    tables = blueprint.comparison(rep.results)  # cosmoflow has no panel
+    assert list(tables) == ["rotation"]
+    (column,) = tables["rotation"]["columns"]
+    assert column["row"] is rotation and column["label"] == "rotation (tiny) · gcnn · box"
+    assert list(tables["rotation"]["metrics"]) == list(PANEL)
+    assert [c["mean"] for (c,) in tables["rotation"]["metrics"].values()] == [
+        means[k] for k in PANEL]
+    (placed,) = [p for p in blueprint.placed(rep.results) if p["comparison"]]
+    assert placed["comparison"]["blueprint"] == "rotation"
 
     md = results_md(rep.results, rep.rejected)
-    section = md.split("## Blueprint panels", 1)[1].split("\n## ", 1)[0]  # to the next section
-    assert "### rotation (tiny), closed division" in section
+    assert "Blueprint panels" not in md  # one place per blueprint
+    section = md.split("## Method comparison: blueprint rotation", 1)[1].split("\n## ", 1)[0]
     assert "cosmoflow" not in section
-    header, _, line = [s for s in section.splitlines() if s.startswith("|")]
-    assert header.split(" | ")[3:5] == ["Time to train (min)", "upright_accuracy"]
-    cells = [c.strip() for c in line.strip("|").split("|")]
-    assert cells[2:4] == ["gcnn", "2.00"]  # method; olympic mean of 1, 2, 3 minutes
-    assert cells[4:] == [f"{means[k]:.3f}" for k in PANEL]
+    rows = {ln.split(" | ")[0].lstrip("| "): ln.strip("| ").split(" | ")[1:]
+            for ln in section.splitlines() if ln.startswith("|")}
+    assert rows["time to train (min)"] == ["2.00"]  # olympic mean of 1, 2, 3 minutes
+    for k in PANEL:
+        assert rows[k][0].strip("*").startswith(f"{means[k]:.3f} ± ")
 
     html = results_html(rep.results, rep.rejected, {}, {}, ["demo"])
-    assert 'id="panels"' in html and 'id="panel-1"' in html
+    assert 'id="comparison-rotation"' in html and 'id="panels"' not in html
     for k in PANEL:
         assert f"<code>{k}</code>" in html and f'data-value="{means[k]}"' in html
 
@@ -78,6 +86,6 @@ def test_the_panel_means_reach_every_output(tmp_path):
 def test_no_panel_no_section(tmp_path):
     rep = _report(tmp_path)
     others = [r for r in rep.results if r["benchmark"] != "rotation"]
-    assert panel_tables(others) == []
-    assert "Blueprint panels" not in results_md(others, [])
-    assert 'id="panels"' not in results_html(others, [], {}, {}, ["demo"])
+    assert blueprint.comparison(others) == {}
+    assert "Method comparison" not in results_md(others, [])
+    assert 'id="comparison"' not in results_html(others, [], {}, {}, ["demo"])
