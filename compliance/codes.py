@@ -147,7 +147,8 @@ _TABLE = (
                          "accuracy/mlperf_log_accuracy.json)",
          "Keep the whole SCENARIO/ folder `sciperf infer` wrote, LoadGen's files as written."),
     Code("SP502", ERROR, "the accuracy run is below the benchmark's target (less the stated "
-                         "tolerance) at its data scale",
+                         "tolerance) at its data scale, over the bound its target comes with "
+                         "(plus the tolerance), or scored with another metric",
          "Time a model that reaches the target: a fast model that answers wrongly is not a "
          "result."),
     Code("SP503", ERROR, "LoadGen's accuracy log does not answer every validation sample once",

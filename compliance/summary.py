@@ -92,7 +92,8 @@ class RunSummary(Struct):
     panel: dict[str, Logged] = field(default_factory=dict)  # last value of each panel key
     weights_sha256: Logged | None = None  # the first that is a string: the model it kept
     # inference results (sciperf_log.txt; compliance/inference.py): the first of each
-    inference: dict[str, Logged] = field(default_factory=dict)
+    # inference_accuracy with its metadata (the metric's name and extras), as an Evaluation
+    inference: dict[str, Logged | Evaluation] = field(default_factory=dict)
     # LoadGen's detail logs: the first record of each result_*, effective_* key and the version
     loadgen: dict[str, Logged] = field(default_factory=dict)
     # an inference result: the summaries of LoadGen's detail logs, by run (performance,
@@ -227,7 +228,9 @@ class Summarizer:
 
     def _inference(self, rec: Record) -> None:
         if rec.key not in self.summary.inference:
-            self.summary.inference[rec.key] = Logged(rec.value, rec.line)
+            self.summary.inference[rec.key] = (
+                Evaluation(rec.key, rec.value, rec.metadata, rec.line)
+                if rec.key == vocab.INFERENCE_ACCURACY else Logged(rec.value, rec.line))
 
     def _loadgen(self, rec: Record) -> None:
         if rec.key not in self.summary.loadgen:

@@ -74,7 +74,7 @@ def write_report(report, out: Path, roots: list[str], title: str, jobs: int = 1
         raise OSError(errno.ENOTDIR, "not a folder", str(out))
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        plots = render_plots(report.results, jobs)
+        plots = render_plots(report.results, jobs, report.inference)
         files: dict[str, str | bytes] = dict(plots)
         results = blueprint.placed(report.results)  # each result's place in its comparison
         files["results.csv"] = render.results_csv(results)

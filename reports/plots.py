@@ -5,7 +5,10 @@
 * strong scaling: one panel per benchmark, time to train against the accelerators a result
   used (log-log, the picture HPC readers look for; CPU-only systems at their processor count);
 * throughput: one panel per benchmark, a bar per system (weak scaling, models per minute);
-* a blueprint's panel per method (reports/blueprint.py).
+* a blueprint's panel per method (reports/blueprint.py);
+* inference: one panel per benchmark and scenario, a bar per checked inference result
+  (SingleStream p90 latency in ms, Offline samples/s), unofficial ones (shortened settings)
+  hatched and named so.
 
 Every system is named in full: a figure is as wide as its longest label needs.
 """
@@ -32,7 +35,14 @@ BAR_PLOTS = {
     "weak_throughput.png": ("weak", "models_per_minute", "throughput (models per minute, higher is better)", False),
 }
 SCALING_PLOT = "strong_scaling.png"
+INFERENCE_PLOT = "inference.png"
 PLOTS = (*BAR_PLOTS, SCALING_PLOT)
+INFERENCE_SCORES = {
+    # scenario: (value field, axis label, log axis)
+    "singlestream": ("p90_latency_ms", "SingleStream p90 latency (ms, lower is better)", True),
+    "offline": ("samples_per_second", "Offline throughput (samples/s, higher is better)", False),
+}
+UNOFFICIAL = "unofficial (shortened settings)"
 _DIVISION_COLOURS = {"closed": "#1f77b4", "open": "#ff7f0e"}
 
 
@@ -71,18 +81,35 @@ def bar_figure(rows: list[dict], scaling: str, field: str, xlabel: str,
     for r in rows:
         panels.setdefault(benchmark_label(r), []).append(r)
     labels = {id(r): f"{_bar_label(r)} ({r['division']})" for r in rows}
+    fig, drawn = _bar_panels([(label, group, field, xlabel, log)
+                              for label, group in sorted(panels.items())], labels)
+    handles = _division_handles(rows)
+    drawn[0][0].legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                       ncols=len(handles), frameon=False)
+    return fig
+
+
+def _division_handles(rows: list[dict]) -> list[Patch]:
+    return [Patch(color=_DIVISION_COLOURS.get(d, "#7f7f7f"), label=d)
+            for d in sorted({r["division"] for r in rows})]
+
+
+def _bar_panels(panels: list[tuple], labels: dict) -> tuple[Figure, list[tuple]]:
+    """Panels of horizontal bars stacked top to bottom, each (title, rows, value field, axis
+    label, log axis): a bar per row named labels[id(row)] (colour: division), the best at the
+    top, its value beside it. Returns the figure and each panel's (axes, rows as drawn, bars)."""
     # Axes are placed by hand (inches -> figure fractions): matplotlib's layout engines measure
     # every tick label and cost more than the drawing itself. The labels get the width they
     # need, so no name is cut.
     left_in = 0.15 + CHAR_IN * max(len(t) for t in labels.values())
     width_in = left_in + PLOT_WIDTH_IN + 0.45
-    heights = [len(v) * BAR_IN + PANEL_PAD_IN for v in panels.values()]
+    heights = [len(group) * BAR_IN + PANEL_PAD_IN for _, group, *_ in panels]
     total_in = sum(heights) + 0.2
     fig = Figure(figsize=(width_in, total_in), dpi=100)
     FigureCanvasAgg(fig)
     top_in = 0.1
-    first = True
-    for h, (label, group) in zip(heights, sorted(panels.items())):
+    drawn = []
+    for h, (title, group, field, xlabel, log) in zip(heights, panels):
         plot_h = h - PANEL_PAD_IN
         ax = fig.add_axes((left_in / width_in, 1 - (top_in + 0.35 + plot_h) / total_in,
                            PLOT_WIDTH_IN / width_in, plot_h / total_in))
@@ -91,7 +118,7 @@ def bar_figure(rows: list[dict], scaling: str, field: str, xlabel: str,
         ys = list(range(len(group)))
         values = [r[field] for r in group]
         colours = [_DIVISION_COLOURS.get(r["division"], "#7f7f7f") for r in group]
-        ax.barh(ys, values, height=0.7, color=colours)
+        bars = ax.barh(ys, values, height=0.7, color=colours)
         ax.set_yticks(ys, [labels[id(r)] for r in group], fontsize=8)
         ax.set_ylim(len(group) - 0.5, -0.5)  # first bar on top
         if log:
@@ -104,14 +131,43 @@ def bar_figure(rows: list[dict], scaling: str, field: str, xlabel: str,
         ax.tick_params(axis="x", labelsize=7)
         for y, v in zip(ys, values):
             ax.text(v, y, f" {v:.3g}", va="center", fontsize=7)
-        ax.set_title(label, fontsize=10, loc="left")
+        ax.set_title(title, fontsize=10, loc="left")
         ax.set_xlabel(xlabel, fontsize=8)
-        if first:
-            present = sorted({r["division"] for r in rows})
-            ax.legend(handles=[Patch(color=_DIVISION_COLOURS.get(d, "#7f7f7f"), label=d)
-                               for d in present], fontsize=7, loc="lower right",
-                      bbox_to_anchor=(1.0, 1.0), ncols=len(present), frameon=False)
-            first = False
+        drawn.append((ax, group, bars))
+    return fig, drawn
+
+
+def inference_png(rows: list[dict]) -> bytes | None:
+    fig = inference_figure(rows)
+    return None if fig is None else _png(fig)
+
+
+def inference_figure(rows: list[dict]) -> Figure | None:
+    """The checked inference results (reports/inference.py rows): a panel per benchmark (and
+    data scale) and scenario, a bar per result named in full (colour: division; hatched and
+    marked in its name: unofficial)."""
+    panels: dict[tuple, list[dict]] = {}
+    for r in rows:
+        score = INFERENCE_SCORES.get(r["scenario"])
+        if score is not None and isinstance(r.get(score[0]), (int, float)) and r[score[0]] > 0:
+            panels.setdefault((benchmark_label(r), r["scenario"]), []).append(r)
+    if not panels:
+        return None
+    shown = [r for group in panels.values() for r in group]
+    labels = {id(r): f"{_bar_label(r)} ({r['division']}"
+                     + (", unofficial)" if r["unofficial"] else ")") for r in shown}
+    fig, drawn = _bar_panels([(f"{label}, {scenario}", group, *INFERENCE_SCORES[scenario])
+                              for (label, scenario), group in sorted(panels.items())], labels)
+    for _, group, bars in drawn:
+        for bar, r in zip(bars, group):
+            if r["unofficial"]:
+                bar.set(hatch="//", edgecolor="white")
+    handles = _division_handles(shown)
+    if any(r["unofficial"] for r in shown):
+        handles.append(Patch(facecolor="#7f7f7f", edgecolor="white", hatch="//",
+                             label=UNOFFICIAL))
+    drawn[0][0].legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                       ncols=len(handles), frameon=False)
     return fig
 
 
@@ -212,8 +268,10 @@ def _wanted(rows: list[dict]) -> list[str]:
     return wanted
 
 
-def render_plots(rows: list[dict], jobs: int = 1) -> dict[str, bytes]:
-    """File name -> PNG bytes, for the plots that have data. With `jobs` > 1 the plots are
+def render_plots(rows: list[dict], jobs: int = 1,
+                 inference: list[dict] | None = None) -> dict[str, bytes]:
+    """File name -> PNG bytes, for the plots that have data (`inference`: the checked
+    inference rows, drawn here after the others). With `jobs` > 1 the plots are
     drawn at the same time, in processes forked from this one (matplotlib is imported once,
     here, and inherited)."""
     wanted = _wanted(rows)
@@ -224,4 +282,7 @@ def render_plots(rows: list[dict], jobs: int = 1) -> dict[str, bytes]:
             pngs = [_plot((rows, wanted[0])), *pending.get()]
     else:
         pngs = [_plot((rows, name)) for name in wanted]
+    if inference:
+        wanted.append(INFERENCE_PLOT)
+        pngs.append(inference_png(inference))
     return {name: png for name, png in zip(wanted, pngs) if png is not None}

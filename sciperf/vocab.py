@@ -88,6 +88,15 @@ INFERENCE_UNOFFICIAL = "inference_unofficial"  # value: true when the settings w
 # How far below the benchmark's quality target the accuracy run may be (relative), as MLPerf
 # Inference accepts 99 % of the reference accuracy (rules.md section 8).
 INFERENCE_ACCURACY_TOLERANCE = 0.01
+
+
+def inference_bound(bound: float, tolerance: float = INFERENCE_ACCURACY_TOLERANCE) -> float:
+    """What an inference accuracy run's bounded metric (a bound training holds at the target,
+    such as disentangle's reconstruction error) may reach: the bound, at most `tolerance`
+    (relative) above it."""
+    return bound + abs(bound) * tolerance
+
+
 # LoadGen's names of the scenarios (sciperf.layout.SCENARIOS), and its official settings (its
 # built-in mlperf.conf, `*.*`: min_duration 600 s, min_query_count 100; Offline issues one query)
 LOADGEN_SCENARIOS = {"singlestream": "SingleStream", "offline": "Offline"}

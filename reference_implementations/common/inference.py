@@ -12,8 +12,10 @@ module is the rest of an MLPerf Inference benchmark, for any SciPerf benchmark's
 - the system under test (SUT) runs the `tf.keras` model on the samples of each query: one
   sample per query in SingleStream, the Offline query in batches;
 - the accuracy run (LoadGen's AccuracyOnly mode, every validation sample once) returns, for each
-  sample, the benchmark's metric sums of that sample (`model.eval_sums`) as the response LoadGen
-  logs in mlperf_log_accuracy.json; the accuracy is `model.eval_finalize` of their total, read
+  sample, the benchmark's metric sums of that sample (`model.eval_sums`) and, for a benchmark
+  scored on the whole split at once (`model.eval_rows`: disentangle's codes against factors),
+  the sample's rows, as the response LoadGen logs in mlperf_log_accuracy.json; the accuracy is
+  `model.eval_finalize` of the sums' total and the rows of every sample in split order, read
   back from that file: the quality metric of training, over the samples LoadGen saw answered;
 - the performance run follows (unless `--accuracy`), with the official settings (LoadGen's own
   defaults, its built-in mlperf.conf) or, with `--quick`, shortened ones that the log marks
@@ -66,6 +68,9 @@ PLAN_ATTEMPTS = 3
 SINGLESTREAM_LATENCY_MARGIN = 2.0
 DEFAULT_BATCH = 32
 CALIBRATION_S = 1.0
+# The QSL reads the split in batches of this many samples (the benchmark's reader, as the
+# harness evaluates it), keeping those LoadGen asked for.
+LOAD_BATCH = 64
 
 
 class InferError(Exception):
@@ -98,14 +103,16 @@ class ValidationSamples:
         if not wanted:
             return
         last = max(wanted)
-        seen = -1
-        for seen, (x, y) in enumerate(self.batches(1)):
-            if seen in wanted:
-                self.x[seen], self.y[seen] = x[0], y[0]
-            if seen >= last:
+        seen = 0  # samples read so far
+        for x, y in self.batches(LOAD_BATCH):
+            for j in range(len(x)):
+                if seen + j in wanted:
+                    self.x[seen + j], self.y[seen + j] = x[j], y[j]
+            seen += len(x)
+            if seen > last:
                 break
-        if seen < last:
-            raise DataError(self.data_dir, f"the validation split yielded {seen + 1} samples, "
+        if seen <= last:
+            raise DataError(self.data_dir, f"the validation split yielded {seen} samples, "
                                            f"but its files count {self.count}")
 
     def unload(self, indices) -> None:
@@ -126,11 +133,45 @@ class ValidationSamples:
 
 # -- the system under test --------------------------------------------------------------------
 
+class ResponseLayout:
+    """One sample's accuracy response, as float64 values: its metric sums (`model.eval_sums`,
+    in `sums` order), then, for a benchmark scored on the whole split at once, each of its rows
+    (`model.eval_rows`, in `rows` order: key, shape of one sample's row, dtype) flattened. The
+    rows are cast back to their dtype when read (float32 and small integers survive float64
+    exactly), so eval_finalize gets what the harness' evaluation gives it."""
+
+    def __init__(self, sums: dict, rows: dict):
+        self.sums = sorted(sums)
+        self.rows = [(k, np.asarray(rows[k]).shape[1:], np.asarray(rows[k]).dtype)
+                     for k in sorted(rows)]
+        self.width = len(self.sums) + sum(int(np.prod(shape)) for _, shape, _ in self.rows)
+
+    def encode(self, sums: dict, rows: dict) -> np.ndarray:
+        parts = [np.array([float(sums[k]) for k in self.sums], dtype=np.float64)]
+        parts += [np.asarray(rows[k], dtype=np.float64).ravel() for k, _, _ in self.rows]
+        return np.concatenate(parts)
+
+    def decode(self, responses: np.ndarray) -> dict:
+        """The total eval_finalize takes, from every sample's response (one a row, in split
+        order): the sums added up, the rows of every sample stacked."""
+        total: dict = {k: float(v) for k, v in zip(self.sums,
+                                                   responses[:, :len(self.sums)].sum(axis=0))}
+        at = len(self.sums)
+        for k, shape, dtype in self.rows:
+            n = int(np.prod(shape))
+            total[k] = responses[:, at:at + n].reshape(len(responses), *shape).astype(dtype)
+            at += n
+        return total
+
+    def scalar_sums(self, total: dict) -> dict[str, float]:
+        return {k: total[k] for k in self.sums}
+
+
 class ModelSUT:
     """The tf.keras model behind LoadGen's issue_query: each query's samples are stacked and
     run as one batch (Offline: in batches of `batch_size`, the last one padded, so one traced
-    graph serves every call). In accuracy mode every response carries the sample's metric sums
-    (float64, in `sum_keys` order)."""
+    graph serves every call). In accuracy mode every response carries what the benchmark's
+    metric needs of the sample (`response_layout`)."""
 
     def __init__(self, model, model_lib, samples: ValidationSamples, batch_size: int):
         import tensorflow as tf
@@ -139,13 +180,15 @@ class ModelSUT:
             self.predict = tf.function(lambda x: model_lib.predict(model, x))
         else:
             self.predict = tf.function(lambda x: model(x, training=False))
+        self.nest = tf.nest  # outputs may be structures (disentangle: codes and errors)
         self.model_lib, self.samples, self.batch_size = model_lib, samples, batch_size
         self.accuracy = False
-        self.sum_keys: list[str] | None = None
+        self.response_layout: ResponseLayout | None = None
         self.errors: list[str] = []
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.predict(x))
+    def run(self, x: np.ndarray):
+        """The model's output of a batch, as numpy (an array, or the benchmark's structure)."""
+        return self.nest.map_structure(np.asarray, self.predict(x))
 
     def issue(self, query_samples) -> None:
         import mlperf_loadgen as lg
@@ -159,12 +202,13 @@ class ModelSUT:
                 x = np.stack([self.samples.x[s.index] for s in chunk])
                 if len(chunk) < step:  # pad: the graph keeps its one batch shape
                     x = np.concatenate([x, np.repeat(x[-1:], step - len(chunk), axis=0)])
-                out = self.run(x)[:len(chunk)]
+                out = self.run(x)
                 keep = []  # response buffers live until LoadGen has copied them
                 responses = []
-                for s, o in zip(chunk, out):
+                for j, s in enumerate(chunk):
                     if self.accuracy:
-                        buf = self.sums(self.samples.y[s.index], o)
+                        one = self.nest.map_structure(lambda a: a[j:j + 1], out)
+                        buf = self.response(self.samples.y[s.index][None], one)
                         keep.append(buf)
                         responses.append(lg.QuerySampleResponse(s.id, buf.ctypes.data,
                                                                 buf.nbytes))
@@ -179,11 +223,14 @@ class ModelSUT:
             lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, 0, 0)
                                      for s in query_samples[done:]])
 
-    def sums(self, y: np.ndarray, out: np.ndarray) -> np.ndarray:
-        got = self.model_lib.eval_sums(y[None], out[None])
-        if self.sum_keys is None:
-            self.sum_keys = sorted(got)
-        return np.array([float(got[k]) for k in self.sum_keys], dtype=np.float64)
+    def response(self, y: np.ndarray, out) -> np.ndarray:
+        """One sample's accuracy response (y and out: a batch of one)."""
+        sums = self.model_lib.eval_sums(y, out)
+        rows = (self.model_lib.eval_rows(y, out) if hasattr(self.model_lib, "eval_rows")
+                else {})
+        if self.response_layout is None:
+            self.response_layout = ResponseLayout(sums, rows)
+        return self.response_layout.encode(sums, rows)
 
     def flush(self) -> None:
         pass
@@ -283,26 +330,30 @@ def performance_count(samples: ValidationSamples) -> int:
     return min(samples.count, MAX_PERFORMANCE_SAMPLES)
 
 
-def read_accuracy_log(path: Path, keys: list[str] | None, count: int) -> dict[str, float]:
-    """The metric sums over every sample of LoadGen's mlperf_log_accuracy.json (each response
-    the sample's sums as float64); every sample must be there exactly once."""
-    seen: set[int] = set()
-    total = None
+def read_accuracy_log(path: Path, response_layout: ResponseLayout | None,
+                      count: int) -> dict:
+    """What eval_finalize takes, from LoadGen's mlperf_log_accuracy.json (each response laid
+    out as `response_layout` says): the metric sums over every sample, and the rows of every
+    sample in split order; every sample must be there exactly once."""
+    answers: dict[int, np.ndarray] = {}
+    width = response_layout.width if response_layout is not None else None
     try:
         for e in json.loads(path.read_text()):
             idx = int(e["qsl_idx"])
-            if idx in seen:
+            if idx in answers:
                 continue  # LoadGen logs a sample once per response: an index twice is one
-            seen.add(idx)
             values = np.frombuffer(bytes.fromhex(e["data"]), dtype=np.float64)
-            total = values.copy() if total is None else total + values
+            if len(values) != width:
+                raise ValueError(f"sample {idx}'s response holds {len(values)} values, not "
+                                 f"{width}")
+            answers[idx] = values
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InferError(f"{path}: not LoadGen's accuracy log of this run "
                          f"({type(e).__name__}: {e})") from None
-    if len(seen) != count or total is None or keys is None or len(total) != len(keys):
-        raise InferError(f"{path}: {len(seen)} of the {count} validation samples answered in "
-                         "the accuracy run")
-    return {k: float(v) for k, v in zip(keys, total)}
+    if sorted(answers) != list(range(count)) or response_layout is None:
+        raise InferError(f"{path}: {len(answers)} of the {count} validation samples answered "
+                         "in the accuracy run")
+    return response_layout.decode(np.stack([answers[i] for i in range(count)]))
 
 
 # -- one invocation ----------------------------------------------------------------------------
@@ -380,20 +431,34 @@ def infer(model_dir: Path, scenario: str, out_dir: Path, *, data_dir: Path | Non
         sut.accuracy = True
         run_loadgen(sut, samples, test_settings(scenario, True, quick, calibration),
                     out_dir / layout.ACCURACY)
-        sums = read_accuracy_log(out_dir / layout.ACCURACY / layout.LOADGEN_ACCURACY,
-                                 sut.sum_keys, samples.count)
-        value, extras = model_lib.eval_finalize(sums)
+        total = read_accuracy_log(out_dir / layout.ACCURACY / layout.LOADGEN_ACCURACY,
+                                  sut.response_layout, samples.count)
+        try:
+            value, extras = model_lib.eval_finalize(total)
+        except (ValueError, KeyError, ZeroDivisionError) as e:  # e.g. rotation: an empty bin
+            raise InferError(f"{samples.data_dir}: the validation split cannot be scored "
+                             f"({type(e).__name__}: {e})") from None
         target = float(cfg.train["target"])
         outcome.accuracy = float(value)
         outcome.threshold = bench.inference_threshold(target)
-        outcome.reached = bench.reached(outcome.accuracy, outcome.threshold)
+        # A bound training holds at the target (disentangle: the reconstruction error) holds
+        # here too, with the same tolerance.
+        bounds = {k: K.inference_bound(float(m)) for k, m in
+                  (cfg.train.get("bounds") or {}).items()}
+        over = {k: float(extras[k]) for k, m in bounds.items()
+                if k not in extras or not float(extras[k]) <= m}
+        outcome.reached = bench.reached(outcome.accuracy, outcome.threshold) and not over
         log.event(K.INFERENCE_ACCURACY, outcome.accuracy,
                   metadata={K.METRIC_NAME: bench.metric_name, "samples": samples.count,
-                            "sums": sums, **{k: float(v) for k, v in extras.items()}})
+                            "sums": sut.response_layout.scalar_sums(total),
+                            **{k: _jsonable(v) for k, v in extras.items()}})
         say(f"accuracy: {bench.metric_name} {outcome.accuracy:.4f} over {samples.count} "
             f"samples ({'reached' if outcome.reached else 'NOT reached'}: the threshold is "
             f"{outcome.threshold:.4g}, the target {target:g} "
-            f"{'-' if bench.higher_is_better else '+'} {K.INFERENCE_ACCURACY_TOLERANCE:.0%})")
+            f"{'-' if bench.higher_is_better else '+'} {K.INFERENCE_ACCURACY_TOLERANCE:.0%}"
+            + "".join(f"; {k} {extras.get(k, float('nan')):.4g}"
+                      f"{' over' if k in over else ' within'} its bound {m:.4g}"
+                      for k, m in bounds.items()) + ")")
 
         if not accuracy_only:
             sut.accuracy = False
@@ -412,6 +477,13 @@ def infer(model_dir: Path, scenario: str, out_dir: Path, *, data_dir: Path | Non
     finally:
         log.close()
     return outcome
+
+
+def _jsonable(value):
+    """A metric's extra as the log's metadata holds it: floats, and dicts of them."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return float(value)
 
 
 def loadgen_results(path: Path) -> dict:

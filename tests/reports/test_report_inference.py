@@ -78,3 +78,54 @@ def test_a_model_no_training_log_kept_is_listed(tree):
     kept_out = [r for r in report.rejected if r["scaling"] == layout.INFERENCE]
     assert len(kept_out) == 2
     assert all({d["code"] for d in r["diagnostics"]} == {"SP506"} for r in kept_out)
+
+
+LONG = ("A system name of well over a hundred characters: 64 nodes, 8 accelerators each, "
+        "immersion cooled, in a basement")
+
+
+def test_the_inference_plot_shows_checked_results_named_in_full(tree, tmp_path):
+    """inference.png: a panel per benchmark and scenario of the checked results only, each
+    bar named in full (the figure widens), the unofficial ones marked in name and legend; it
+    is written beside the other plots and shown on the page."""
+    from reports.plots import INFERENCE_PLOT, UNOFFICIAL, inference_figure
+
+    desc = dict(SYSTEM_DESC, system_name=LONG)
+    (tree / ORG / "systems" / f"{SYSTEM}.json").write_text(json.dumps(desc))
+    rewrite(scenario_dir(tree, "offline") / layout.PERFORMANCE / layout.LOADGEN_DETAIL,
+            K.RESULT_VALIDITY, "INVALID")  # kept out of the tables, so out of the plot
+    report = build_report([tree])
+    assert [r["scenario"] for r in report.inference] == ["singlestream"]
+    fig = inference_figure(report.inference)
+    (ax,) = fig.axes
+    assert ax.get_title(loc="left") == f"{BENCH} (tiny), singlestream"
+    assert ax.get_xscale() == "log"
+    (label,) = ax.get_yticklabels()
+    assert LONG in label.get_text() and label.get_text().endswith("(closed, unofficial)")
+    (bar,) = ax.patches
+    assert bar.get_width() == pytest.approx(report.inference[0]["p90_latency_ms"])
+    assert bar.get_hatch() == "//"
+    assert UNOFFICIAL in [t.get_text() for t in ax.get_legend().get_texts()]
+    fig.canvas.draw()
+    box = label.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # the name is not cut
+    written = write_report(report, tmp_path / "report", [str(tree)], "t")
+    png = written[INFERENCE_PLOT].read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert f'alt="{INFERENCE_PLOT}"' in written["index.html"].read_text()
+
+
+def test_no_checked_inference_result_no_inference_plot(tree, tmp_path):
+    from reports.plots import INFERENCE_PLOT
+
+    for scenario in layout.SCENARIOS:  # every result fails its checks
+        rewrite(scenario_dir(tree, scenario) / layout.PERFORMANCE / layout.LOADGEN_DETAIL,
+                K.RESULT_VALIDITY, "INVALID")
+    report = build_report([tree])
+    assert report.inference == [] and report.rejected
+    write_report(report, tmp_path / "failing", [str(tree)], "t")
+    assert not (tmp_path / "failing" / INFERENCE_PLOT).exists()
+    shutil.rmtree(tree / ORG / "results" / SYSTEM / layout.INFERENCE)  # none at all
+    written = write_report(build_report([tree]), tmp_path / "none", [str(tree)], "t")
+    assert INFERENCE_PLOT not in written and not (tmp_path / "none" / INFERENCE_PLOT).exists()
+    assert INFERENCE_PLOT not in written["index.html"].read_text()
