@@ -2,8 +2,8 @@
 
 Scores every submission tree under the ROOTs after running the compliance and package checks,
 and writes DIR/results.csv, results.json, rejected.json, results.md, index.html and the plots
-(time_to_train.png, strong_scaling.png, weak_throughput.png, blueprint_panel.png), all at
-once: DIR holds either the previous report or this one, never a mix.
+(time_to_train.png, strong_scaling.png, weak_throughput.png, blueprint_panel.png,
+inference.png), all at once: DIR holds either the previous report or this one, never a mix.
 
 Exit status: 0 the report was written (results kept out of the tables are part of the report,
 listed in rejected.json); 2 the report could not be made (bad arguments, no submission found,

@@ -81,11 +81,9 @@ def bar_figure(rows: list[dict], scaling: str, field: str, xlabel: str,
     for r in rows:
         panels.setdefault(benchmark_label(r), []).append(r)
     labels = {id(r): f"{_bar_label(r)} ({r['division']})" for r in rows}
-    fig, drawn = _bar_panels([(label, group, field, xlabel, log)
-                              for label, group in sorted(panels.items())], labels)
-    handles = _division_handles(rows)
-    drawn[0][0].legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
-                       ncols=len(handles), frameon=False)
+    fig, _ = _bar_panels([(label, group, field, xlabel, log)
+                          for label, group in sorted(panels.items())], labels,
+                         _division_handles(rows))
     return fig
 
 
@@ -94,10 +92,12 @@ def _division_handles(rows: list[dict]) -> list[Patch]:
             for d in sorted({r["division"] for r in rows})]
 
 
-def _bar_panels(panels: list[tuple], labels: dict) -> tuple[Figure, list[tuple]]:
+def _bar_panels(panels: list[tuple], labels: dict,
+                handles: list[Patch]) -> tuple[Figure, list[tuple]]:
     """Panels of horizontal bars stacked top to bottom, each (title, rows, value field, axis
     label, log axis): a bar per row named labels[id(row)] (colour: division), the best at the
-    top, its value beside it. Returns the figure and each panel's (axes, rows as drawn, bars)."""
+    top, its value beside it; the legend's `handles` above the first panel. Returns the figure
+    and each panel's (axes, rows as drawn, bars)."""
     # Axes are placed by hand (inches -> figure fractions): matplotlib's layout engines measure
     # every tick label and cost more than the drawing itself. The labels get the width they
     # need, so no name is cut.
@@ -134,6 +134,8 @@ def _bar_panels(panels: list[tuple], labels: dict) -> tuple[Figure, list[tuple]]
         ax.set_title(title, fontsize=10, loc="left")
         ax.set_xlabel(xlabel, fontsize=8)
         drawn.append((ax, group, bars))
+    drawn[0][0].legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                       ncols=len(handles), frameon=False)
     return fig, drawn
 
 
@@ -156,18 +158,17 @@ def inference_figure(rows: list[dict]) -> Figure | None:
     shown = [r for group in panels.values() for r in group]
     labels = {id(r): f"{_bar_label(r)} ({r['division']}"
                      + (", unofficial)" if r["unofficial"] else ")") for r in shown}
-    fig, drawn = _bar_panels([(f"{label}, {scenario}", group, *INFERENCE_SCORES[scenario])
-                              for (label, scenario), group in sorted(panels.items())], labels)
-    for _, group, bars in drawn:
-        for bar, r in zip(bars, group):
-            if r["unofficial"]:
-                bar.set(hatch="//", edgecolor="white")
     handles = _division_handles(shown)
     if any(r["unofficial"] for r in shown):
         handles.append(Patch(facecolor="#7f7f7f", edgecolor="white", hatch="//",
                              label=UNOFFICIAL))
-    drawn[0][0].legend(handles=handles, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
-                       ncols=len(handles), frameon=False)
+    fig, drawn = _bar_panels([(f"{label}, {scenario}", group, *INFERENCE_SCORES[scenario])
+                              for (label, scenario), group in sorted(panels.items())], labels,
+                             handles)
+    for _, group, bars in drawn:
+        for bar, r in zip(bars, group):
+            if r["unofficial"]:
+                bar.set(hatch="//", edgecolor="white")
     return fig
 
 
