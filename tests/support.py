@@ -26,11 +26,11 @@ def env() -> dict:
     return e
 
 
-def sciperf(*args, check=False, timeout=900) -> subprocess.CompletedProcess:
+def sciperf(*args, check=False, timeout=900, extra_env=None) -> subprocess.CompletedProcess:
     """Run `sciperf ARGS` as a user would (a fresh process), capturing its output."""
     return subprocess.run([sys.executable, "-m", "sciperf.cli", *map(str, args)], cwd=REPO,
-                          env=env(), capture_output=True, text=True, check=check,
-                          timeout=timeout)
+                          env={**env(), **(extra_env or {})}, capture_output=True, text=True,
+                          check=check, timeout=timeout)
 
 
 def mllog_records(path: Path) -> list[dict]:

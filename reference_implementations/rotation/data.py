@@ -154,7 +154,10 @@ def generate(out_dir: Path, cfg: dict, seed: int, part: int = 0, parts: int = 1)
             f.create_dataset(ANGLE, data=angles)
             f.create_dataset("redshift", data=redshifts)
             f.create_dataset("ra", data=sky.uniform(0.0, 360.0, n))
-            f.create_dataset("dec", data=np.degrees(np.arcsin(sky.uniform(-0.3, 1.0, n))))
+            # rounded to 1e-7 degrees: libm's arcsin differs in the last bit between CPUs (its
+            # FMA path or not), which changed the file's bytes and so the dataset checksum
+            f.create_dataset("dec", data=np.round(
+                np.degrees(np.arcsin(sky.uniform(-0.3, 1.0, n))), 7))
             f.create_dataset("pxscale", data=np.full(n, PIXEL_SCALE_256 * 256 / size))
         written.append(path)
     return written
