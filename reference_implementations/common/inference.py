@@ -407,7 +407,7 @@ def infer(model_dir: Path, scenario: str, out_dir: Path, *, data_dir: Path | Non
         elif p.exists():
             p.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
-    log = RankLogger(0, out_dir / layout.INFERENCE_LOG)
+    log = RankLogger(0, out_dir / layout.INFERENCE_LOG, echo=False)
     outcome = Outcome(out_dir)
     try:
         run = cfg.run

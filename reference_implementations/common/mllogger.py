@@ -68,7 +68,9 @@ class _ResultFile(logging.Handler):
 
 
 class RankLogger:
-    def __init__(self, rank: int, result_file: str | Path | None = None):
+    def __init__(self, rank: int, result_file: str | Path | None = None, echo: bool = True):
+        """echo: also print each record on stdout (a training run's stream, as MLPerf's
+        references do; `sciperf infer` prints its own summary lines instead)."""
         self.enabled = rank == 0
         self.result_file = Path(result_file) if result_file else None
         self.status: str | None = None  # run_stop's status once it is written
@@ -80,7 +82,8 @@ class RankLogger:
         logger = logging.getLogger(f"sciperf.mllog.{id(self)}")
         logger.propagate = False
         logger.setLevel(logging.INFO)
-        logger.addHandler(logging.StreamHandler(sys.stdout))
+        if echo:
+            logger.addHandler(logging.StreamHandler(sys.stdout))
         self._file = None
         if self.result_file:
             # Past a file-size limit the kernel sends SIGXFSZ, which kills the process without

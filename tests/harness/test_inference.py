@@ -149,6 +149,7 @@ def test_both_scenarios_through_loadgen(tmp_path, capsys, data_dirs, benchmark):
         code, out, err = infer(capsys, benchmark, "--model", folder, "--scenario", scenario,
                                "--out", out_root, "--org", ORG, "--system", SYSTEM, "--quick")
         assert code == 0, out + err
+        assert ":::MLLOG" not in out, "the records belong in the log, the terminal its summary"
         where = layout.inference_dir(out_root / ORG, SYSTEM, benchmark, scenario)
         for run in (layout.ACCURACY, layout.PERFORMANCE):
             for name in (layout.LOADGEN_SUMMARY, layout.LOADGEN_DETAIL):
